@@ -1,0 +1,44 @@
+# One target per job. `make book` and `make test` create .venv and install on first use.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test lint slides figures lab clean install
+
+install: $(STAMP)
+
+# Reinstalled whenever pyproject.toml changes; the package itself is editable.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: run 'make PYTHON=python3 ...'"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[book,test]"
+	touch $(STAMP)
+
+## The main job: execute every notebook and build the static site into _build/html.
+book: $(STAMP)
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} MPLBACKEND=Agg $(BIN)/jupyter-book build -W --keep-going .
+
+## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} MPLBACKEND=Agg $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Reveal.js slideshows of the notebooks (executed) into _build/slides.
+slides: $(STAMP)
+	$(BIN)/python -m lecture21.slides _build/slides
+
+## Redraw the figures in img/ from the model objects.
+figures: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m lecture21.plots img
+
+## JupyterLab with jupyterlab-rise: open a notebook, then "Render as slides" to present it.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache

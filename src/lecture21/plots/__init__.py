@@ -1,0 +1,13 @@
+"""Every figure the notebooks show, drawn with matplotlib; titles and labels in Russian.
+
+One file per topic; this package re-exports their public functions so that a notebook only
+needs ``from lecture21 import plots``. ``python -m lecture21.plots DIR`` (``make figures``)
+redraws the figures kept in ``img/``.
+"""
+
+from lecture21.plots.base import *  # noqa: F403
+from lecture21.plots.base import __all__ as _base
+from lecture21.plots.training import *  # noqa: F403
+from lecture21.plots.training import __all__ as _training
+
+__all__ = [*_base, *_training]

@@ -1,0 +1,91 @@
+"""Figure helpers shared by every part: image grids, feature maps, confusion matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = ["confusion_matrix", "plot_confusion", "show_images", "show_maps"]
+
+
+def _numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def show_images(
+    images, titles: Sequence[str] | None = None, ncols: int = 8, title: str | None = None,
+    size: float = 1.6,
+) -> plt.Figure:
+    """A grid of uint8 ``(N, H, W, 3)`` images (or float in [0, 1]) with optional captions."""
+    images = _numpy(images)
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i])
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_maps(
+    maps, titles: Sequence[str] | None = None, ncols: int = 8, title: str | None = None,
+    cmap: str = "viridis", size: float = 1.6,
+) -> plt.Figure:
+    """A grid of 2-D maps ``(N, H, W)`` (feature maps, attributions), each on its own scale."""
+    maps = _numpy(maps)
+    n = len(maps)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(maps[i], cmap=cmap)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+    """Counts ``[true, predicted]`` as an integer array."""
+    labels, predictions = _numpy(labels).astype(int), _numpy(predictions).astype(int)
+    if labels.shape != predictions.shape:
+        raise ValueError(f"labels {labels.shape} and predictions {predictions.shape} differ")
+    matrix = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def plot_confusion(
+    labels, predictions, classes: Sequence[str], title: str = "Матрица ошибок"
+) -> plt.Figure:
+    """The confusion matrix, rows normalised to shares of each true class."""
+    matrix = confusion_matrix(labels, predictions, len(classes))
+    shares = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("предсказанный класс")
+    ax.set_ylabel("истинный класс")
+    for (i, j), value in np.ndenumerate(matrix):
+        if value:
+            colour = "white" if shares[i, j] > 0.5 else "black"
+            ax.text(j, i, value, ha="center", va="center", fontsize=7, color=colour)
+    fig.colorbar(image, ax=ax, label="доля истинного класса")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
