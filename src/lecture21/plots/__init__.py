@@ -5,9 +5,15 @@ needs ``from lecture21 import plots``. ``python -m lecture21.plots DIR`` (``make
 redraws the figures kept in ``img/``.
 """
 
+from lecture21.plots.architectures import *  # noqa: F403
+from lecture21.plots.architectures import __all__ as _architectures
 from lecture21.plots.base import *  # noqa: F403
 from lecture21.plots.base import __all__ as _base
+from lecture21.plots.interpret import *  # noqa: F403
+from lecture21.plots.interpret import __all__ as _interpret
+from lecture21.plots.signals import *  # noqa: F403
+from lecture21.plots.signals import __all__ as _signals
 from lecture21.plots.training import *  # noqa: F403
 from lecture21.plots.training import __all__ as _training
 
-__all__ = [*_base, *_training]
+__all__ = [*_architectures, *_base, *_interpret, *_signals, *_training]

@@ -1,0 +1,1 @@
+"""Interpretation methods of the lecture: one file per method family."""

@@ -1,0 +1,3 @@
+"""Figures of the architectures part (being written)."""
+
+__all__: list[str] = []

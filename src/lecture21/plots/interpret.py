@@ -1,0 +1,3 @@
+"""Figures of the interpret part (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Figures of the signals part (being written)."""
+
+__all__: list[str] = []
