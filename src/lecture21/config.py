@@ -46,7 +46,7 @@ class Profile:
     description: str
 
     def choose(self, *, smoke: T, quick: T, full: T) -> T:
-        """Return the value meant for this profile, e.g. ``profile.choose(smoke=1, quick=5, full=30)``."""
+        """The value meant for this profile: ``profile.choose(smoke=1, quick=5, full=30)``."""
         return {"smoke": smoke, "quick": quick, "full": full}[self.name]
 
 

@@ -73,7 +73,7 @@ def load_cifar10(data_dir: str | Path | None = None, download: bool = True) -> I
     return synthetic_data(notice=notice)
 
 
-def read_canonical(folder: Path, expected: tuple[int, int] = COUNTS) -> tuple[np.ndarray, ...]:
+def read_canonical(folder: Path, expected: tuple[int, int] | None = None) -> tuple[np.ndarray, ...]:
     """The pickled python batches: ``data_batch_1..5`` and ``test_batch``."""
     splits = []
     for names in ([f"data_batch_{i}" for i in range(1, 6)], ["test_batch"]):
@@ -93,7 +93,9 @@ def read_canonical(folder: Path, expected: tuple[int, int] = COUNTS) -> tuple[np
     return tuple(splits)
 
 
-def read_jpeg_archive(path: Path, expected: tuple[int, int] = COUNTS) -> tuple[np.ndarray, ...]:
+def read_jpeg_archive(
+    path: Path, expected: tuple[int, int] | None = None
+) -> tuple[np.ndarray, ...]:
     """Decode every ``(train|test)/<class>/NNNN.jpg`` of the archive, ordered by split, class, N."""
     from PIL import Image
 
@@ -127,7 +129,8 @@ def read_jpeg_archive(path: Path, expected: tuple[int, int] = COUNTS) -> tuple[n
     return tuple(arrays)
 
 
-def _check_counts(train: np.ndarray, test: np.ndarray, expected: tuple[int, int], where) -> None:
+def _check_counts(train: np.ndarray, test: np.ndarray, expected, where) -> None:
+    expected = expected or COUNTS
     if (len(train), len(test)) != tuple(expected):
         raise DataError(
             f"{where}: found {len(train)} train and {len(test)} test images, "

@@ -1,0 +1,39 @@
+"""Every notebook is a sensible RISE / reveal.js slideshow: one slide per lecture slide region."""
+
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from lecture21 import slides
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.md"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_has_slide_structure(path):
+    notebook = jupytext.read(path)
+    assert "jupytext" in notebook.metadata, "no jupytext header: nbval and the book would skip it"
+    assert notebook.cells[0].metadata.get("slideshow", {}).get("slide_type") == "slide"
+    assert slides.slide_count(notebook) >= 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[:1], ids=lambda p: p.stem)
+def test_nbconvert_gives_one_slide_per_region(path, tmp_path):
+    html = slides.to_slides(path, tmp_path, execute=False).read_text(encoding="utf-8")
+    # reveal.js: each slide is a top-level <section>, its sub-slides are nested sections.
+    body = html[html.index('<div class="slides">'):]
+    depth, top_level = 0, 0
+    for tag in re.findall(r"<section|</section>", body):
+        if tag == "<section":
+            top_level += depth == 0
+            depth += 1
+        else:
+            depth -= 1
+    assert top_level == slides.slide_count(jupytext.read(path))
+
+
+def test_missing_notebook_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="path must be an existing notebook file"):
+        slides.to_slides(tmp_path / "nope.md", tmp_path)
