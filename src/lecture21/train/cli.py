@@ -1,0 +1,90 @@
+"""Command line: train any registered model on CIFAR-10 and print one results line.
+
+``python -m lecture21.train MODEL [--epochs N] [--profile P] [--batch-size B] [--compile]
+[--out DIR]``. The profile's subset of CIFAR-10 is used (the whole set in ``full``); the run is
+always trained (the cache of ``train_or_load`` is not used), and with ``--out`` its checkpoint
+and a JSON record of the results are kept in DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from lecture21.config import get_device, get_profile, seed_everything
+from lecture21.measure import count_parameters
+from lecture21.models import available, create
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lecture21.train",
+        description="Train a registered model of the course on CIFAR-10 and print the results.",
+    )
+    parser.add_argument("model", help=f"registered model name ({', '.join(available())})")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the profile's)")
+    parser.add_argument(
+        "--profile", help="smoke, quick, full or auto (default: $LECTURE21_PROFILE)"
+    )
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the profile's)")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: $LECTURE21_DEVICE or best)")
+    parser.add_argument("--out", type=Path, help="keep the checkpoint and results.json here")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def results_line(result, name: str, parameters: int) -> str:
+    """``model=... params=... epochs=... wall=...s images/s=... test_acc=... device=...``."""
+    return (
+        f"model={name} params={parameters:,} epochs={result.epochs} "
+        f"wall={result.train_time_s:.1f}s images/s={result.images_per_s:,.0f} "
+        f"test_acc={result.test_accuracy:.4f} device={result.device}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lecture21.data import load_cifar10
+    from lecture21.train.engine import HyperParams, fit
+
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        profile = get_profile(args.profile)
+        device = get_device(args.device)
+        overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                       ("lr", args.lr)) if v is not None}
+        hp = HyperParams.for_profile(profile, model=args.model, seed=args.seed,
+                                     compile=args.compile, **overrides)
+        data = load_cifar10()
+        if data.notice:
+            print(data.notice, file=sys.stderr)
+        data = data.subset(profile.train_size, profile.test_size)
+        seed_everything(hp.seed)
+        model = create(args.model, num_classes=data.num_classes)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.out if args.out is not None else Path(scratch)
+        checkpoint = folder / f"{args.model}-{profile.name}.pt"
+        if args.out is None or not checkpoint.exists():
+            checkpoint.unlink(missing_ok=True)
+        result = fit(model, data, hp, device=device, progress=not args.no_progress,
+                     checkpoint_path=checkpoint)
+        line = results_line(result, args.model, count_parameters(model))
+        line += f" profile={profile.name} train_images={len(data.train_images)}"
+        line += f" data={'synthetic' if data.synthetic else 'cifar10'}"
+        print(line)
+        if args.out is not None:
+            record = {"line": line, "history": result.history, "hp": vars(args) | {
+                "model": args.model, "out": str(args.out)}}
+            tmp = folder / "results.json.tmp"
+            tmp.write_text(json.dumps(record, indent=1, default=str))
+            os.replace(tmp, folder / "results.json")
+    return 0
