@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lecture21.config import get_device, get_profile, seed_everything
 from lecture21.measure import count_parameters
-from lecture21.models import available, create
+from lecture21.models import available, create, entry
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        entry(args.model)  # an unknown name fails before the data are read
         profile = get_profile(args.profile)
         device = get_device(args.device)
         overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
