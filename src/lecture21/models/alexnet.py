@@ -1,0 +1,250 @@
+"""AlexNet (Krizhevsky, Sutskever, Hinton 2012) and ZFNet (Zeiler, Fergus 2014).
+
+Slides "AlexNet" and "ZFNet". Both are five convolutional layers and three fully connected ones;
+they differ only in the numbers of the configuration, so one class is built from a config and
+ZFNet is AlexNet with Zeiler and Fergus's numbers.
+
+AlexNet's paper configuration (section 3.5, figure 2): 96 11x11/4, 256 5x5, 384 3x3, 384 3x3,
+256 3x3 convolutions; ReLU; local response normalisation after conv1 and conv2; 3x3/2
+overlapping max pooling after conv1, conv2, conv5; fully connected 4096, 4096, 1000 with dropout
+0.5. The network was split over two GPUs: conv2, conv4 and conv5 see only the kernels of their
+own GPU, which is a grouped convolution with ``groups=2``; conv3 and the FC layers see both.
+
+torchvision's ``alexnet`` is the "one weird trick" variant (Krizhevsky 2014): 64-192-384-256-256
+kernels, no LRN, no groups, and an adaptive average pooling to 6x6 before the classifier. These
+are options here (``widths``, ``lrn``, ``groups``, ``adaptive_pool``), see
+``lecture21.pretrained.from_reference``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from lecture21.models.registry import register
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolutional layer: its convolution, and whether LRN and max pooling follow it."""
+
+    out_channels: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    lrn: bool = False
+    pool: tuple[int, int, int] | None = None  # (kernel, stride, padding) of the max pooling
+
+
+@dataclass(frozen=True)
+class AlexNetConfig:
+    """The whole network: convolutional layers, then the classifier."""
+
+    convs: tuple[ConvSpec, ...]
+    hidden: int = 4096
+    dropout: float = 0.5
+    image_size: int = 224
+    adaptive_pool: int | None = None  # torchvision's AdaptiveAvgPool2d((6, 6))
+
+
+def paper_alexnet() -> AlexNetConfig:
+    """AlexNet as in the paper (224x224 inputs; padding 2 in conv1 gives its 55x55 maps)."""
+    return AlexNetConfig(
+        (
+            ConvSpec(96, 11, 4, 2, lrn=True, pool=(3, 2, 0)),
+            ConvSpec(256, 5, 1, 2, groups=2, lrn=True, pool=(3, 2, 0)),
+            ConvSpec(384, 3, 1, 1),
+            ConvSpec(384, 3, 1, 1, groups=2),
+            ConvSpec(256, 3, 1, 1, groups=2, pool=(3, 2, 0)),
+        )
+    )
+
+
+def paper_zfnet() -> AlexNetConfig:
+    """ZFNet (Zeiler & Fergus 2014, figure 3): conv1 7x7/2 instead of 11x11/4, conv2 stride 2,
+    one GPU (no groups); maps 110 -> 55 -> 26 -> 13 -> 13 -> 13 -> 6 as in the figure."""
+    return AlexNetConfig(
+        (
+            ConvSpec(96, 7, 2, 1, lrn=True, pool=(3, 2, 1)),
+            ConvSpec(256, 5, 2, 0, lrn=True, pool=(3, 2, 1)),
+            ConvSpec(384, 3, 1, 1),
+            ConvSpec(384, 3, 1, 1),
+            ConvSpec(256, 3, 1, 1, pool=(3, 2, 0)),
+        )
+    )
+
+
+def cifar_config(
+    paper: AlexNetConfig, width: float = 0.5, hidden: int = 512, first_kernel: int = 5
+) -> AlexNetConfig:
+    """The 32x32 version of a paper configuration.
+
+    conv1 is ``first_kernel`` x ``first_kernel`` with stride 1 instead of the large strided
+    kernel (a 32x32 image has no pixels to spare; AlexNet 5x5, ZFNet, which made the first
+    filters smaller, 3x3), conv2 is 5x5 with stride 1, every width is times ``width`` and the
+    classifier is smaller, so that it trains on a CPU. LRN, groups and the three overlapping
+    poolings (32 -> 15 -> 7 -> 3) are kept.
+    """
+    first, *rest = paper.convs
+    convs = [replace(first, kernel=first_kernel, stride=1, padding=first_kernel // 2,
+                     pool=(3, 2, 0))]
+    convs.append(replace(rest[0], kernel=5, stride=1, padding=2, pool=(3, 2, 0)))
+    convs.extend(rest[1:])
+    convs = [replace(c, out_channels=_scaled(c.out_channels, width, c.groups)) for c in convs]
+    return replace(paper, convs=tuple(convs), hidden=hidden, image_size=32)
+
+
+def _scaled(channels: int, width: float, groups: int = 1) -> int:
+    """``channels * width`` rounded to a multiple of 2 groups (grouped layers must divide)."""
+    step = 2 * groups
+    return max(step, round(channels * width / step) * step)
+
+
+class LocalResponseNorm(nn.LocalResponseNorm):
+    """LRN with the paper's formula: ``b = a / (k + alpha * sum_{n neighbours} a^2) ** beta``.
+
+    torch divides ``alpha`` by ``size``; the paper (k=2, n=5, alpha=1e-4, beta=0.75) does not,
+    so ``alpha * size`` is handed to torch.
+    """
+
+    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0):
+        super().__init__(size, alpha * size, beta, k)
+
+
+class ConvLayer(nn.Sequential):
+    """Convolution, ReLU, then (optionally) local response normalisation and max pooling."""
+
+    def __init__(self, in_channels: int, spec: ConvSpec) -> None:
+        layers: OrderedDict[str, nn.Module] = OrderedDict(
+            conv=nn.Conv2d(
+                in_channels, spec.out_channels, spec.kernel, spec.stride, spec.padding,
+                groups=spec.groups,
+            ),
+            relu=nn.ReLU(inplace=True),
+        )
+        if spec.lrn:
+            layers["lrn"] = LocalResponseNorm()
+        if spec.pool is not None:
+            layers["pool"] = nn.MaxPool2d(*spec.pool)
+        super().__init__(layers)
+
+
+class AlexNet(nn.Module):
+    """Five ``ConvLayer`` s (``features``), then dropout-FC-ReLU twice and the output layer."""
+
+    def __init__(self, config: AlexNetConfig | None = None, num_classes: int = 1000) -> None:
+        super().__init__()
+        self.config = config = config or paper_alexnet()
+        if not 0.0 <= config.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {config.dropout!r}")
+        channels = 3
+        layers = OrderedDict()
+        for i, spec in enumerate(config.convs, start=1):
+            if channels % spec.groups or spec.out_channels % spec.groups:
+                raise ValueError(f"conv{i}: channels must divide into groups={spec.groups}")
+            layers[f"conv{i}"] = ConvLayer(channels, spec)
+            channels = spec.out_channels
+        self.features = nn.Sequential(layers)
+        if config.adaptive_pool:
+            self.avgpool = nn.AdaptiveAvgPool2d(config.adaptive_pool)
+            side = config.adaptive_pool
+        else:
+            self.avgpool = nn.Identity()
+            side = self.feature_side(config.image_size)
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                drop6=nn.Dropout(config.dropout),
+                fc6=nn.Linear(channels * side * side, config.hidden),
+                relu6=nn.ReLU(inplace=True),
+                drop7=nn.Dropout(config.dropout),
+                fc7=nn.Linear(config.hidden, config.hidden),
+                relu7=nn.ReLU(inplace=True),
+                fc8=nn.Linear(config.hidden, num_classes),
+            )
+        )
+
+    def feature_side(self, image_size: int) -> int:
+        """Side of the last feature map for a square input, by the convolution arithmetic."""
+        side = image_size
+        for spec in self.config.convs:
+            side = (side + 2 * spec.padding - spec.kernel) // spec.stride + 1
+            if spec.pool is not None:
+                kernel, stride, padding = spec.pool
+                side = (side + 2 * padding - kernel) // stride + 1
+        if side < 1:
+            raise ValueError(f"image_size {image_size} is too small for this network")
+        return side
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+class ZFNet(AlexNet):
+    """AlexNet with Zeiler and Fergus's changes, found by visualising AlexNet's features."""
+
+    def __init__(self, config: AlexNetConfig | None = None, num_classes: int = 1000) -> None:
+        super().__init__(config or paper_zfnet(), num_classes)
+
+
+def _configure(
+    paper: AlexNetConfig, variant: str, width: float, widths, groups, lrn, adaptive_pool,
+    dropout: float, hidden: int | None, first_kernel: int = 5,
+) -> AlexNetConfig:
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width!r}")
+    config = paper
+    convs = list(config.convs)
+    if widths is not None:
+        if len(widths) != len(convs):
+            raise ValueError(f"widths must give {len(convs)} channel counts, got {widths!r}")
+        convs = [replace(c, out_channels=int(w)) for c, w in zip(convs, widths)]
+    if groups is not None:
+        convs = [replace(c, groups=groups if c.groups > 1 else 1) for c in convs]
+    if lrn is not None:
+        convs = [replace(c, lrn=lrn and c.lrn) for c in convs]
+    config = replace(config, convs=tuple(convs), dropout=dropout, adaptive_pool=adaptive_pool)
+    if variant == "cifar":
+        config = cifar_config(config, width if widths is None else 1.0, hidden or 512, first_kernel)
+    elif hidden is not None:
+        config = replace(config, hidden=hidden)
+    return config
+
+
+@register("alexnet", variants=("cifar", "imagenet"))
+def alexnet(
+    variant: str = "cifar",
+    num_classes: int = 10,
+    width: float = 0.5,
+    widths: tuple[int, ...] | None = None,
+    groups: int | None = None,
+    lrn: bool | None = None,
+    adaptive_pool: int | None = None,
+    dropout: float = 0.5,
+    hidden: int | None = None,
+) -> AlexNet:
+    """AlexNet; ``groups=1`` and ``lrn=False`` remove the two-GPU split and LRN."""
+    config = _configure(
+        paper_alexnet(), variant, width, widths, groups, lrn, adaptive_pool, dropout, hidden
+    )
+    return AlexNet(config, num_classes)
+
+
+@register("zfnet", variants=("cifar", "imagenet"))
+def zfnet(
+    variant: str = "cifar",
+    num_classes: int = 10,
+    width: float = 0.5,
+    lrn: bool | None = None,
+    dropout: float = 0.5,
+    hidden: int | None = None,
+) -> ZFNet:
+    """ZFNet; the cifar variant is built like AlexNet's (see :func:`cifar_config`)."""
+    config = _configure(
+        paper_zfnet(), variant, width, None, None, lrn, None, dropout, hidden, first_kernel=3
+    )
+    return ZFNet(config, num_classes)
