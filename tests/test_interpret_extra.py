@@ -1,0 +1,147 @@
+"""Class model, receptive fields, ZFNet views and the quality measures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+import torchvision.transforms.v2.functional as TF
+from scipy.stats import spearmanr
+from torch import nn
+
+from lecture21.interpret import class_model as cm
+from lecture21.interpret import quality, receptive_field, zfnet_views
+
+
+class Dot(nn.Module):
+    """Two logits: ``sum(w * x)`` and 0 -- every answer computable by hand."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x):
+        score = (x * self.w).flatten(1).sum(1)
+        return torch.stack([score, torch.zeros_like(score)], 1)
+
+
+def test_class_model_reaches_the_l2_optimum():
+    torch.manual_seed(0)
+    w = torch.randn(1, 3, 4, 4)
+    # argmax_x w.x - l2 |x|^2 = w / (2 l2)
+    x = cm.class_model(Dot(w), 0, steps=300, lr=0.1, l2=0.5, shape=(3, 4, 4))
+    torch.testing.assert_close(x, w, rtol=1e-4, atol=1e-5)
+    blurred = cm.class_model(Dot(w), 0, steps=20, lr=0.1, l2=0.5, shape=(3, 4, 4),
+                             jitter=1, blur_every=5)
+    assert blurred.shape == (1, 3, 4, 4) and not torch.allclose(blurred, x)
+    with pytest.raises(ValueError, match="steps"):
+        cm.class_model(Dot(w), 0, steps=0)
+    with pytest.raises(ValueError, match="target must lie"):
+        cm.class_model(Dot(w), 5, steps=1, shape=(3, 4, 4))
+
+
+@pytest.mark.parametrize(
+    ("builder", "layer", "size", "stride"),
+    [
+        # Published values (Araujo et al., 2019, "Computing receptive fields of CNNs", Distill).
+        (torchvision.models.vgg16, "features.28", 196, 16),  # conv5_3
+        (torchvision.models.vgg16, "features.30", 212, 32),  # pool5
+        (torchvision.models.alexnet, "features.12", 195, 32),  # pool5
+    ],
+)
+def test_receptive_field_published_values(builder, layer, size, stride):
+    field = receptive_field.receptive_field(builder(), layer)
+    assert (field.size, field.stride) == (size, stride)
+
+
+def test_receptive_field_equals_gradient_support():
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3, stride=2), nn.AvgPool2d(2),
+        nn.Conv2d(2, 1, 3, dilation=2), nn.Flatten(), nn.Linear(121, 2),
+    )
+    with torch.no_grad():
+        for m in model[:5]:
+            if isinstance(m, nn.Conv2d):
+                m.weight.uniform_(0.1, 1.0)
+                m.bias.zero_()
+    x = torch.rand(2, 1, 64, 64) + 0.1  # positive: every ReLU open, no cancellation
+    erf = receptive_field.effective_receptive_field(model, "4", x)
+    rows, cols = erf.nonzero(as_tuple=True)
+    field = receptive_field.receptive_field(model, "4")
+    assert rows.max() - rows.min() + 1 == field.size == cols.max() - cols.min() + 1
+    assert field.stride == 4
+    with pytest.raises(ValueError, match="not in the spatial"):
+        receptive_field.receptive_field(model, "6")
+
+
+def test_zfnet_views_on_alexnet():
+    torch.manual_seed(0)
+    model = torchvision.models.alexnet().eval()
+    filters = zfnet_views.first_layer_filters(model)
+    assert filters.shape == (64, 11, 11, 3)
+    assert filters.min() == 0 and filters.max() == 1
+    x = torch.randn(1, 3, 96, 96)
+    seen = zfnet_views.activations(model, x, ["features.0", model.features[4]])
+    with torch.no_grad():
+        conv1 = model.features[0](x)
+        conv2 = model.features[:5](x)
+    # features.0 is followed by an in-place ReLU; we still get the conv's own output.
+    assert seen["features.0"].min() < 0
+    torch.testing.assert_close(seen["features.0"], conv1)
+    torch.testing.assert_close(seen["features.4"], conv2)
+    assert sum(len(m._forward_hooks) for m in model.modules()) == 0
+    top = zfnet_views.strongest_channels(seen["features.4"], 5)
+    assert top.tolist() == conv2[0].mean((1, 2)).argsort(descending=True)[:5].tolist()
+
+
+def test_pointing_game_and_mass_by_hand():
+    maps = torch.tensor([[[0.0, 3.0], [1.0, 0.0]], [[2.0, -5.0], [1.0, 1.0]]])
+    masks = torch.tensor([[[False, True], [False, False]], [[False, True], [True, True]]])
+    assert quality.pointing_game(maps, masks).tolist() == [True, False]
+    torch.testing.assert_close(quality.mass_in_mask(maps, masks), torch.tensor([0.75, 0.5]))
+    with pytest.raises(ValueError, match="maps and masks"):
+        quality.pointing_game(maps, masks[:, 0])
+
+
+def test_spearman_equals_scipy():
+    torch.manual_seed(0)
+    a = torch.randn(3, 8, 8)
+    b = a + torch.randn(3, 8, 8)
+    a[0, :4] = 1.0  # ties
+    b[1] = b[1].round()
+    ours = quality.spearman(a, b)
+    theirs = [spearmanr(a[i].flatten(), b[i].flatten()).statistic for i in range(3)]
+    torch.testing.assert_close(ours, torch.tensor(theirs, dtype=torch.float64))
+
+
+def test_deletion_and_insertion_curves():
+    torch.manual_seed(0)
+    w = torch.rand(1, 1, 6, 6) * 0.2  # scores of a few units: softmax not saturated
+    model = Dot(w)
+    x = torch.rand(2, 1, 6, 6) + 0.5
+    good = (w * x)[:, 0]
+    deletion, insertion = quality.deletion_insertion(model, x, 0, good, steps=6, blur_sigma=1.0)
+    reverse_deletion, _ = quality.deletion_insertion(model, x, 0, -good, steps=6)
+    assert deletion.shape == insertion.shape == (2, 7)
+    full = model(x).softmax(1)[:, 0]
+    torch.testing.assert_close(deletion[:, 0], full.detach())
+    torch.testing.assert_close(insertion[:, -1], full.detach())
+    torch.testing.assert_close(deletion[:, -1], torch.full((2,), 0.5))  # all pixels at 0
+    assert (deletion.diff(dim=1) <= 1e-7).all()
+    auc = quality.area_under_curve
+    assert (auc(deletion) < auc(reverse_deletion)).all()
+    blurred = TF.gaussian_blur(x, [7, 7], [1.0, 1.0])  # +-3 sigma
+    torch.testing.assert_close(insertion[:, 0], model(blurred).softmax(1)[:, 0].detach())
+    torch.testing.assert_close(auc(torch.ones(1, 5)), torch.ones(1))
+
+
+def test_randomize_top_layers():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 10))
+    before = [p.clone() for p in model.parameters()]
+    clone = quality.randomize_top_layers(model, 1)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters(), strict=True))
+    torch.testing.assert_close(clone[0].weight, model[0].weight)
+    assert not torch.allclose(clone[3].weight, model[3].weight)
+    with pytest.raises(ValueError, match="count"):
+        quality.randomize_top_layers(model, 3)
