@@ -1,0 +1,83 @@
+"""Every method as one (B, H, W) map, so that the quality measures can rank them in one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from lecture21.interpret import quality
+from lecture21.interpret.gradcam import grad_cam, guided_grad_cam
+from lecture21.interpret.gradients import deconvnet, guided_backprop, saliency
+from lecture21.interpret.occlusion import occlusion
+
+__all__ = ["METHOD_NAMES", "attribution_maps", "quality_rows"]
+
+#: Russian names of the methods, in the order of the lecture.
+METHOD_NAMES = {
+    "occlusion": "перекрытие (occlusion)",
+    "saliency": "карта значимости (saliency)",
+    "deconvnet": "deconvnet",
+    "guided_backprop": "guided backprop",
+    "grad_cam": "Grad-CAM",
+    "guided_grad_cam": "guided Grad-CAM",
+    "random": "случайная карта (ориентир)",
+}
+
+
+def _methods(layer: nn.Module | str, window: int, stride: int) -> dict[str, Callable]:
+    def channels(fn):  # (B, C, H, W) attributions -> (B, H, W) by max |.| over channels
+        return lambda m, x, t: fn(m, x, t).abs().amax(1)
+
+    return {
+        "occlusion": lambda m, x, t: occlusion(m, x, t, window=window, stride=stride),
+        "saliency": saliency,
+        "deconvnet": channels(deconvnet),
+        "guided_backprop": channels(guided_backprop),
+        "grad_cam": lambda m, x, t: grad_cam(m, x, t, layer, upsample=True),
+        "guided_grad_cam": channels(lambda m, x, t: guided_grad_cam(m, x, t, layer)),
+        "random": lambda m, x, t: torch.rand(len(x), *x.shape[2:],
+                                             generator=torch.Generator().manual_seed(0)),
+    }
+
+
+def attribution_maps(
+    model: nn.Module, x: torch.Tensor, target: int | torch.Tensor, layer: nn.Module | str,
+    window: int = 8, stride: int = 4,
+) -> dict[str, torch.Tensor]:
+    """``{method: (B, H, W) map on the CPU}`` for every method of :data:`METHOD_NAMES`."""
+    return {
+        name: fn(model, x, target).detach().cpu()
+        for name, fn in _methods(layer, window, stride).items()
+    }
+
+
+def quality_rows(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int | torch.Tensor,
+    layer: nn.Module | str,
+    masks: torch.Tensor | None = None,
+    randomized: nn.Module | None = None,
+    steps: int = 16,
+) -> list[dict[str, object]]:
+    """One row per method: pointing game and mass in mask (when ``masks`` are given), the
+    deletion and insertion areas, and the Spearman correlation with the maps of ``randomized``
+    (the model with its top layers re-initialised), each averaged over the batch.
+    """
+    maps = attribution_maps(model, x, target, layer)
+    random_maps = attribution_maps(randomized, x, target, layer) if randomized else {}
+    rows = []
+    for name, found in maps.items():
+        row: dict[str, object] = {"метод": METHOD_NAMES[name]}
+        if masks is not None:
+            row["pointing game"] = quality.pointing_game(found, masks).float().mean().item()
+            row["доля в маске"] = quality.mass_in_mask(found, masks).mean().item()
+        deletion, insertion = quality.deletion_insertion(model, x, target, found, steps=steps)
+        row["AUC удаления ↓"] = quality.area_under_curve(deletion).mean().item()
+        row["AUC вставки ↑"] = quality.area_under_curve(insertion).mean().item()
+        if randomized is not None and name != "random":
+            row["Спирмен с рандомиз. ↓"] = quality.spearman(found, random_maps[name]).mean().item()
+        rows.append(row)
+    return rows
