@@ -61,3 +61,129 @@ def test_preprocessing_resizes_crops_and_normalises():
     assert torch.allclose(pre.undo(batch), torch.ones(1, 8, 8, 3), atol=1e-5)
     with pytest.raises(ValueError, match="image"):
         pre(np.zeros((8, 8), dtype=np.uint8))
+
+
+# ---- our models equal to the references ------------------------------------------------------
+
+
+def _randomise_batch_norm(model: torch.nn.Module) -> None:
+    """Fresh BN layers are the identity in eval mode; random statistics make the copy matter."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.rand(n, generator=generator) - 0.5)
+            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(n, generator=generator) - 0.5)
+
+
+def _assert_same_logits(reference, ours, size: int) -> None:
+    reference.eval()
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected, actual = reference(x), ours(x)
+    assert not ours.training
+    scale = expected.abs().max().item()
+    assert scale > 0
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale)
+
+
+def _torchvision(name: str, **options):
+    import torchvision
+
+    torch.manual_seed(0)
+    return getattr(torchvision.models, name)(weights=None, **options)
+
+
+def _timm(name: str):
+    torch.manual_seed(0)
+    return timm.create_model(name, pretrained=False)
+
+
+def test_alexnet_equals_torchvision():
+    reference = _torchvision("alexnet")
+    ours = pretrained.from_reference("alexnet", reference)
+    assert not any(isinstance(m, torch.nn.LocalResponseNorm) for m in ours.modules())
+    _assert_same_logits(reference, ours, 63)  # the smallest input AlexNet's strides accept
+
+
+@pytest.mark.parametrize(("aux_logits", "transform_input"), [(False, False), (True, True)])
+def test_googlenet_equals_torchvision(aux_logits, transform_input):
+    reference = _torchvision(
+        "googlenet", aux_logits=aux_logits, transform_input=transform_input, init_weights=True
+    )
+    _randomise_batch_norm(reference)
+    ours = pretrained.from_reference("googlenet", reference)
+    _assert_same_logits(reference, ours, 32)
+    # The auxiliary classifiers too, in training mode (dropout off to compare).
+    if aux_logits:
+        for model in (reference, ours):
+            model.train()
+            for m in model.modules():
+                if isinstance(m, torch.nn.Dropout | torch.nn.BatchNorm2d):
+                    m.eval()
+        x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            expected, actual = reference(x), ours(x)
+        for e, a in zip(expected, actual):
+            torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-5 * e.abs().max().item())
+
+
+@pytest.mark.parametrize("depth", [11, 16, 19])
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("source", ["timm", "torchvision"])
+def test_vgg_equals_references(depth, batch_norm, source):
+    name = f"vgg{depth}" + ("_bn" if batch_norm else "")
+    reference = _timm(name) if source == "timm" else _torchvision(name)
+    _randomise_batch_norm(reference)
+    ours = pretrained.from_reference(name, reference)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in ours.modules()) == batch_norm
+    # 32x32 leaves a 1x1 map; both references and ours pool it up to 7x7 before fc6.
+    _assert_same_logits(reference, ours, 32)
+    del reference, ours
+
+
+def test_from_reference_rejects_a_mismatch():
+    reference = _torchvision("vgg11")
+    with pytest.raises(ValueError, match="convolutions"):
+        pretrained.from_reference("vgg16", reference)
+    with pytest.raises(ValueError, match="AlexNet"):
+        pretrained.from_reference("alexnet", reference)
+    with pytest.raises(ValueError, match="batch norm"):
+        pretrained.from_reference("vgg11_bn", reference)
+    with pytest.raises(ValueError, match="name must be"):
+        pretrained.from_reference("resnet50", reference)
+
+
+# ---- load(): offline error and local weights files --------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["alexnet", "googlenet", "vgg11"])
+def test_load_offline_raises_one_clear_error_fast(name, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no cached file
+    start = time.perf_counter()
+    with pytest.raises(pretrained.WeightsUnavailable, match="weights_path"):
+        pretrained.load(name)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_load_reads_a_weights_file_saved_from_the_reference(tmp_path, monkeypatch):
+    import torchvision
+
+    torch.manual_seed(0)
+    reference = torchvision.models.googlenet(
+        weights=None, aux_logits=True, init_weights=True, transform_input=True
+    )
+    _randomise_batch_norm(reference)
+    torch.save(reference.state_dict(), tmp_path / "googlenet.pth")
+    ours, pre = pretrained.load("googlenet", tmp_path / "googlenet.pth")
+    assert pre.input_size == (3, 224, 224) and pre.std == (0.229, 0.224, 0.225)
+    _assert_same_logits(reference, ours, 32)
+    # The same through the weights directory, for a timm-sourced model.
+    vgg = _timm("vgg11")
+    torch.save(vgg.state_dict(), tmp_path / "vgg11.pth")
+    monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path))
+    ours, pre = pretrained.load("vgg11")
+    assert pre.input_size == (3, 224, 224)
+    _assert_same_logits(vgg, ours, 32)

@@ -28,7 +28,17 @@ from torch import nn
 
 WEIGHTS_ENV = "LECTURE21_WEIGHTS"
 
-__all__ = ["WEIGHTS_ENV", "Preprocessing", "WeightsUnavailable", "timm_model"]
+__all__ = [
+    "REFERENCES",
+    "WEIGHTS_ENV",
+    "Preprocessing",
+    "WeightsUnavailable",
+    "copy_weights",
+    "from_reference",
+    "load",
+    "reference_model",
+    "timm_model",
+]
 
 
 class WeightsUnavailable(RuntimeError):
@@ -152,6 +162,23 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _timm_weights_cached(name: str) -> bool:
+    """Whether timm would find ``name``'s weights without a network (hub or torch cache)."""
+    import timm.models
+    from huggingface_hub import try_to_load_from_cache
+
+    cfg = timm.models.get_pretrained_cfg(name)
+    if cfg is None:
+        return False
+    if cfg.hf_hub_id:
+        for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
+            if isinstance(try_to_load_from_cache(cfg.hf_hub_id, filename), str):
+                return True
+    if cfg.url:
+        return (Path(torch.hub.get_dir()) / "checkpoints" / cfg.url.rsplit("/", 1)[-1]).is_file()
+    return False
+
+
 def timm_model(
     name: str, weights_path: str | os.PathLike | None = None, **kwargs
 ) -> tuple[nn.Module, Preprocessing]:
@@ -171,9 +198,202 @@ def timm_model(
         model = timm.create_model(name, pretrained=False, **kwargs)
         model.load_state_dict(_read_state_dict(local))
     else:
+        if _offline() and not _timm_weights_cached(name):
+            # Fail before building the model: building VGG alone takes seconds.
+            raise _unavailable(f"timm '{name}'", FileNotFoundError("not in the local cache"))
         try:
             with _hub_offline_as_env_says():
                 model = timm.create_model(name, pretrained=True, **kwargs)
         except (OSError, RuntimeError, ValueError) as error:  # hub errors are OSErrors
             raise _unavailable(f"timm '{name}'", error) from error
     return model.eval(), Preprocessing.from_timm(model)
+
+
+# --------------------------------------------------------------------------------------------
+# Reference models (torchvision, timm) into our own classes
+# --------------------------------------------------------------------------------------------
+
+_COPIED = (nn.Conv2d, nn.Linear, nn.BatchNorm2d)
+
+#: Our registry name -> where the official weights come from: ("timm", timm name) or
+#: ("torchvision", builder name, weights enum name). timm has no AlexNet and no GoogLeNet.
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "alexnet": ("torchvision", "alexnet", "AlexNet_Weights"),
+    "googlenet": ("torchvision", "googlenet", "GoogLeNet_Weights"),
+    **{f"vgg{d}": ("timm", f"vgg{d}.tv_in1k") for d in (11, 13, 16, 19)},
+    **{f"vgg{d}_bn": ("timm", f"vgg{d}_bn.tv_in1k") for d in (11, 13, 16, 19)},
+}
+
+
+def _weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, _COPIED)]
+
+
+def copy_weights(reference: nn.Module, model: nn.Module) -> None:
+    """Copy every convolution, linear and batch-norm layer of ``reference`` into ``model``,
+    pairing them in the order the modules are defined (both follow the paper's order).
+
+    Raises ``ValueError`` naming the first pair that differs in kind or shape, so a wrong
+    configuration is found here and not as wrong predictions later.
+    """
+    ours, theirs = _weighted_layers(model), _weighted_layers(reference)
+    if len(ours) != len(theirs):
+        raise ValueError(
+            f"reference has {len(theirs)} conv/linear/BN layers, our model {len(ours)}: "
+            "the configurations differ"
+        )
+    for (our_name, our), (ref_name, ref) in zip(ours, theirs):
+        if type(our) is not type(ref) or our.weight.shape != ref.weight.shape:
+            raise ValueError(
+                f"reference layer {ref_name} {type(ref).__name__}{tuple(ref.weight.shape)} does "
+                f"not match our {our_name} {type(our).__name__}{tuple(our.weight.shape)}"
+            )
+        our.load_state_dict(ref.state_dict())
+
+
+def _covered(model: nn.Module, key: str) -> bool:
+    owner = model.get_submodule(key.rsplit(".", 1)[0]) if "." in key else model
+    return isinstance(owner, _COPIED)
+
+
+def _num_classes(reference: nn.Module) -> int:
+    last = _weighted_layers(reference)[-1][1]
+    if not isinstance(last, nn.Linear):
+        raise ValueError(f"reference must end with a linear classifier, got {type(last).__name__}")
+    return last.out_features
+
+
+def _our_config(name: str, reference: nn.Module) -> tuple[str, dict]:
+    """Our registry name and the options that make our model match ``reference``."""
+    import torchvision
+
+    base = name.removesuffix("_bn")
+    if base == "alexnet":
+        if not isinstance(reference, torchvision.models.AlexNet):
+            raise ValueError(f"reference for 'alexnet' must be torchvision's AlexNet, got "
+                             f"{type(reference).__name__}")
+        widths = tuple(m.out_channels for m in reference.features if isinstance(m, nn.Conv2d))
+        drop = next(m.p for m in reference.classifier if isinstance(m, nn.Dropout))
+        # "One weird trick" AlexNet: no groups, no LRN, adaptive 6x6 average pooling.
+        return base, {"widths": widths, "groups": 1, "lrn": False, "adaptive_pool": 6,
+                      "dropout": drop}
+    if base == "googlenet":
+        if not isinstance(reference, torchvision.models.GoogLeNet):
+            raise ValueError(f"reference for 'googlenet' must be torchvision's GoogLeNet, got "
+                             f"{type(reference).__name__}")
+        return base, {
+            "aux_logits": bool(reference.aux_logits), "batch_norm": True, "lrn": False,
+            "branch3_kernel": reference.inception3a.branch3[1].conv.kernel_size[0],
+            "ceil_mode": True, "last_pool_kernel": reference.maxpool4.kernel_size,
+            "transform_input": bool(reference.transform_input),
+            "dropout": reference.dropout.p, "aux_adaptive_pool": True,
+        }
+    if base in {"vgg11", "vgg13", "vgg16", "vgg19"}:
+        batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in reference.modules())
+        if name.endswith("_bn") and not batch_norm:
+            raise ValueError(f"name {name!r} asks for batch norm, but the reference has none")
+        timm_style = hasattr(reference, "pre_logits")  # timm: FC layers as convolutions
+        convs = sum(isinstance(m, nn.Conv2d) for m in reference.features.modules())
+        expected = {"vgg11": 8, "vgg13": 10, "vgg16": 13, "vgg19": 16}[base]
+        if convs != expected:
+            raise ValueError(f"reference has {convs} convolutions, {base} has {expected}")
+        return base, {
+            "batch_norm": batch_norm, "classifier": "conv" if timm_style else "linear",
+            "adaptive_pool": not timm_style,
+        }
+    raise ValueError(f"name must be one of {sorted(REFERENCES)}, got {name!r}")
+
+
+def from_reference(name: str, reference: nn.Module) -> nn.Module:
+    """Our model ``name`` configured like ``reference`` with its weights copied in, eval mode.
+
+    ``name`` is our registry name (``"alexnet"``, ``"googlenet"``, ``"vgg16"``; ``"vgg16_bn"``
+    is accepted too); ``reference`` a torchvision or timm model instance. Deviations of the
+    reference from the paper become options of our model (see each model file's docstring).
+    """
+    from lecture21.models import create
+
+    base, options = _our_config(name, reference)
+    # Built without initialising (meta device): every weight is overwritten by the copy, and
+    # initialising VGG's 138 M parameters first would take seconds.
+    with torch.device("meta"):
+        model = create(base, "imagenet", num_classes=_num_classes(reference), **options)
+    model = model.to_empty(device=next(reference.parameters()).device)
+    copy_weights(reference, model)
+    for key in model.state_dict():  # e.g. LeNet's fixed RBF code: not copied
+        if not _covered(model, key):
+            raise ValueError(f"our model's {key} has no counterpart in the reference")
+    return model.eval()
+
+
+def reference_model(name: str, pretrained: bool = False) -> nn.Module:
+    """The reference implementation of ``name`` (see :data:`REFERENCES`), random or pretrained."""
+    if name not in REFERENCES:
+        raise ValueError(f"name must be one of {sorted(REFERENCES)}, got {name!r}")
+    source, model_name, *rest = REFERENCES[name]
+    if source == "timm":
+        import timm
+
+        return timm.create_model(model_name, pretrained=pretrained)
+    import torchvision
+
+    builder = getattr(torchvision.models, model_name)
+    weights = getattr(torchvision.models, rest[0]).IMAGENET1K_V1 if pretrained else None
+    options = {"init_weights": True} if model_name == "googlenet" else {}
+    if model_name == "googlenet" and weights is None:
+        options["aux_logits"] = False
+    return builder(weights=weights, **options)
+
+
+def _torchvision_weights(name: str) -> Path:
+    """The cached torchvision weights file, downloading it unless offline."""
+    import torchvision
+
+    _, _, enum = REFERENCES[name]
+    url = getattr(torchvision.models, enum).IMAGENET1K_V1.url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    if cached.is_file():
+        return cached
+    if _offline():
+        raise _unavailable(f"torchvision '{name}'", FileNotFoundError(f"{cached} (offline)"))
+    try:
+        torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False)
+    except (OSError, RuntimeError) as error:  # URLError is an OSError
+        raise _unavailable(f"torchvision '{name}'", error) from error
+    return cached
+
+
+def load(
+    name: str, weights_path: str | os.PathLike | None = None
+) -> tuple[nn.Module, Preprocessing]:
+    """Our model ``name`` with the official ImageNet weights, and their preprocessing.
+
+    The weights are read from ``weights_path`` (a state dict saved from the reference model,
+    see :func:`reference_model`), else ``$LECTURE21_WEIGHTS/<name>.pth``, else downloaded
+    through timm (VGG) or torchvision (AlexNet, GoogLeNet). Raises :class:`WeightsUnavailable`
+    when none works, within a second under ``HF_HUB_OFFLINE=1``.
+    """
+    if name not in REFERENCES:
+        raise ValueError(f"name must be one of {sorted(REFERENCES)}, got {name!r}")
+    source = REFERENCES[name][0]
+    local = _local_file(name, weights_path)
+    if source == "timm":
+        if local is None:
+            reference, preprocessing = timm_model(REFERENCES[name][1])
+        else:
+            reference, preprocessing = timm_model(REFERENCES[name][1], weights_path=local)
+        return from_reference(name, reference), preprocessing
+    path = local or _torchvision_weights(name)
+    state = _read_state_dict(path)
+    reference = reference_model(name)
+    if name == "googlenet":
+        # The official weights were trained on [-1, 1] inputs (transform_input) and the file
+        # may hold the auxiliary classifiers too.
+        import torchvision
+
+        has_aux = any(key.startswith("aux1.") for key in state)
+        reference = torchvision.models.googlenet(
+            weights=None, aux_logits=has_aux, init_weights=False, transform_input=True
+        )
+    reference.load_state_dict(state)
+    return from_reference(name, reference), TORCHVISION_PREPROCESSING
