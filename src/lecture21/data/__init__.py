@@ -2,6 +2,7 @@
 
 from lecture21.data.cifar import CLASSES as CIFAR10_CLASSES
 from lecture21.data.cifar import load_cifar10
+from lecture21.data.fsdd import AudioData, load_fsdd
 from lecture21.data.images import (
     MEAN,
     STD,
@@ -26,6 +27,8 @@ __all__ = [
     "ImageData",
     "check_images",
     "load_cifar10",
+    "AudioData",
+    "load_fsdd",
     "make_shapes",
     "synthetic_data",
 ]
