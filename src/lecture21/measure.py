@@ -1,4 +1,4 @@
-"""How big and how expensive a model is: parameters, multiply-adds (MACs), FLOPs.
+"""How big and how expensive a model is: parameters, multiply-adds (MACs), FLOPs, latency.
 
 Papers count multiply-adds; ``torch.utils.flop_counter`` counts FLOPs = 2 x MACs for
 convolutions and matrix products. Both are reported, split by the kind of layer, because the
@@ -7,7 +7,10 @@ slide "Особенности CNN" says that convolutions hold the computation a
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections import Counter
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -73,3 +76,128 @@ def flop_split(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]
 def mac_split(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
     """Multiply-adds (what papers count) = FLOPs / 2, by kind, for one forward pass."""
     return {k: v // 2 for k, v in flop_split(model, input_shape).items()}
+
+
+def macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-adds of one forward pass of a batch of ``input_shape`` (what papers count)."""
+    return mac_split(model, input_shape)["total"]
+
+
+def flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """FLOPs of one forward pass (``torch.utils.flop_counter``: 2 per multiply-add)."""
+    return flop_split(model, input_shape)["total"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Wall time of one forward pass: the median over ``runs`` (ms), after a warm-up."""
+
+    median_ms: float
+    runs_ms: tuple[float, ...]
+    batch_size: int
+    device: str
+    threads: int
+
+    @property
+    def spread_ms(self) -> float:
+        """Largest minus smallest run: how much to trust the median."""
+        return max(self.runs_ms) - min(self.runs_ms)
+
+
+def latency(
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    *,
+    repeats: int = 5,
+    warmup: int = 1,
+    device: torch.device | str | None = None,
+) -> Latency:
+    """Median wall time of ``repeats`` forward passes (eval mode, no gradients) after
+    ``warmup`` passes that are not counted (allocations, lazy initialisation, caches).
+
+    The model is moved to ``device`` (default: where it is) only for the measurement; its
+    training mode is restored. On a shared CPU the median, not the mean, resists the other
+    processes' interference.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}")
+    if len(input_shape) < 3:
+        raise ValueError(f"input_shape must be (batch, channels, ...), got {input_shape!r}")
+    original = next(model.parameters()).device
+    target = torch.device(device) if device is not None else original
+    was_training = model.training
+    model.eval().to(target)
+    x = torch.randn(input_shape, device=target)
+    runs = []
+    try:
+        with torch.no_grad():
+            for i in range(warmup + repeats):
+                if target.type == "cuda":
+                    torch.cuda.synchronize(target)
+                start = time.perf_counter()
+                model(x)
+                if target.type == "cuda":
+                    torch.cuda.synchronize(target)
+                if i >= warmup:
+                    runs.append((time.perf_counter() - start) * 1000)
+    finally:
+        model.to(original).train(was_training)
+    return Latency(
+        statistics.median(runs), tuple(runs), input_shape[0], str(target), torch.get_num_threads()
+    )
+
+
+def activation_memory(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
+    """Bytes of the activations of one forward pass, from every leaf module's output.
+
+    ``"total"`` sums them (what training keeps for the backward pass, roughly), ``"largest"`` is
+    the biggest single output (a lower bound of inference's peak), ``"input"`` the input's.
+    Cheap: one forward pass with hooks that only read the outputs' sizes (always removed).
+    """
+    if len(input_shape) < 3:
+        raise ValueError(f"input_shape must be (batch, channels, ...), got {input_shape!r}")
+    sizes: list[int] = []
+
+    def record(module, inputs, output) -> None:
+        if isinstance(output, torch.Tensor):
+            sizes.append(output.numel() * output.element_size())
+
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    handles = [
+        m.register_forward_hook(record) for m in model.modules() if not list(m.children())
+    ]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(input_shape, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    x_bytes = torch.zeros((), dtype=torch.float32).element_size()
+    for n in input_shape:
+        x_bytes *= n
+    return {"total": sum(sizes), "largest": max(sizes, default=0), "input": x_bytes}
+
+
+def summary(
+    model: nn.Module, input_shape: tuple[int, ...], *, latency_repeats: int = 0
+) -> dict[str, float]:
+    """One row of a comparison table: parameters (total, conv, fc), MACs, FLOPs, activation
+    memory, and, with ``latency_repeats`` > 0, the CPU latency in ms."""
+    params = parameter_split(model)
+    mac = mac_split(model, input_shape)
+    row: dict[str, float] = {
+        "params": params["total"],
+        "params_conv": params["conv"],
+        "params_fc": params["fc"],
+        "macs": mac["total"],
+        "macs_conv": mac["conv"],
+        "macs_fc": mac["fc"],
+        "flops": 2 * mac["total"],
+        "activations_bytes": activation_memory(model, input_shape)["total"],
+    }
+    if latency_repeats:
+        row["latency_ms"] = latency(model, input_shape, repeats=latency_repeats).median_ms
+    return row
