@@ -12,7 +12,7 @@ from lecture21.interpret.gradcam import grad_cam, guided_grad_cam
 from lecture21.interpret.gradients import deconvnet, guided_backprop, saliency
 from lecture21.interpret.occlusion import occlusion
 
-__all__ = ["METHOD_NAMES", "attribution_maps", "quality_rows"]
+__all__ = ["METHOD_NAMES", "attribution_maps", "format_rows", "quality_rows"]
 
 #: Russian names of the methods, in the order of the lecture.
 METHOD_NAMES = {
@@ -81,3 +81,24 @@ def quality_rows(
             row["Спирмен с рандомиз. ↓"] = quality.spearman(found, random_maps[name]).mean().item()
         rows.append(row)
     return rows
+
+
+def format_rows(rows: list[dict[str, object]], digits: int = 3) -> str:
+    """A plain-text table of ``rows`` (dicts with the same keys), numbers rounded."""
+    if not rows:
+        raise ValueError("rows is empty")
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+    table = [[cell(row.get(k)) for k in keys] for row in rows]
+    widths = [max(len(k), *(len(r[i]) for r in table)) for i, k in enumerate(keys)]
+    lines = ["  ".join(k.ljust(w) if i == 0 else k.rjust(w)
+                       for i, (k, w) in enumerate(zip(keys, widths, strict=True)))]
+    for r in table:
+        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                               for i, (v, w) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(lines)
