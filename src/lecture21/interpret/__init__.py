@@ -5,6 +5,7 @@ LongTensor of B of them; ``layer`` is a module or its dotted name. Hooks are rem
 model's mode and ``requires_grad`` flags restored on return, also after an error.
 """
 
+from lecture21.interpret.cam import cam, cam_and_logits
 from lecture21.interpret.class_model import class_model
 from lecture21.interpret.gradcam import grad_cam, guided_grad_cam, minmax
 from lecture21.interpret.gradients import deconvnet, guided_backprop, saliency
@@ -28,6 +29,8 @@ from lecture21.interpret.zfnet_views import activations, first_layer_filters, st
 __all__ = [
     "activations",
     "area_under_curve",
+    "cam",
+    "cam_and_logits",
     "capture",
     "class_model",
     "deconvnet",
