@@ -158,3 +158,27 @@ def test_lenet5_connection_table_and_layers():
 def test_bad_options_raise_clear_errors(name, options, message):
     with pytest.raises(ValueError, match=message):
         create(name, "cifar", **options)
+
+
+def test_topk_accuracy_by_hand():
+    from lecture21.ilsvrc import topk_accuracy
+
+    logits = torch.tensor([[0.1, 0.5, 0.4], [0.9, 0.05, 0.05], [0.2, 0.3, 0.5]])
+    labels = torch.tensor([2, 0, 0])
+    assert topk_accuracy(logits, labels, 1) == pytest.approx(1 / 3)
+    assert topk_accuracy(logits, labels, 2) == pytest.approx(2 / 3)
+    assert topk_accuracy(logits, labels, 3) == 1.0
+    with pytest.raises(ValueError, match="k must"):
+        topk_accuracy(logits, labels, 4)
+    with pytest.raises(ValueError, match="labels"):
+        topk_accuracy(logits, labels[:2], 1)
+
+
+def test_ilsvrc_table_is_ordered_and_falls():
+    from lecture21.ilsvrc import HUMAN_TOP5_ERROR, winners
+
+    years = [r.year for r in winners()]
+    errors = [r.top5_error for r in winners()]
+    assert years == sorted(years) and len(set(years)) == len(years)
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] < HUMAN_TOP5_ERROR < errors[-2]
