@@ -476,10 +476,8 @@ def fit(
     padded = pad(train_x_device, hp.crop_padding) if images else train_x_device
     size = train_x.shape[1] if images else 0
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
-               desc=type(model).__name__, unit="step", leave=False)
+    bar = _progress_bar(progress, total=total_steps, initial=start_epoch * steps_per_epoch,
+                        desc=type(model).__name__, unit="step", leave=False)
     try:
         for epoch in range(start_epoch, hp.epochs):
             model.train()
@@ -564,6 +562,21 @@ def fit(
         images_per_s=images_per_s, device=str(device), hp=hp,
         loaded=start_epoch == hp.epochs, checkpoint_path=path,
     )
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None: ...
+    def set_postfix(self, **values) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress_bar(progress: bool, **options):
+    """A tqdm.auto bar (it renders as a widget in notebooks), or nothing at all."""
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(**options)
 
 
 def _synchronize(device: torch.device) -> None:
