@@ -61,10 +61,12 @@ def quality_rows(
     masks: torch.Tensor | None = None,
     randomized: nn.Module | None = None,
     steps: int = 16,
+    curves: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> list[dict[str, object]]:
     """One row per method: pointing game and mass in mask (when ``masks`` are given), the
     deletion and insertion areas, and the Spearman correlation with the maps of ``randomized``
-    (the model with its top layers re-initialised), each averaged over the batch.
+    (the model with its top layers re-initialised), each averaged over the batch. The
+    deletion and insertion curves are also put into ``curves``, when given, by method name.
     """
     maps = attribution_maps(model, x, target, layer)
     random_maps = attribution_maps(randomized, x, target, layer) if randomized else {}
@@ -75,6 +77,8 @@ def quality_rows(
             row["pointing game"] = quality.pointing_game(found, masks).float().mean().item()
             row["доля в маске"] = quality.mass_in_mask(found, masks).mean().item()
         deletion, insertion = quality.deletion_insertion(model, x, target, found, steps=steps)
+        if curves is not None:
+            curves[METHOD_NAMES[name]] = (deletion, insertion)
         row["AUC удаления ↓"] = quality.area_under_curve(deletion).mean().item()
         row["AUC вставки ↑"] = quality.area_under_curve(insertion).mean().item()
         if randomized is not None and name != "random":
