@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -293,3 +294,19 @@ def test_learning_curves_draw_the_history():
         learning_curves([])
     with pytest.raises(ValueError, match="missing"):
         learning_curves([{"epoch": 1}])
+
+
+def test_command_line_trains_and_prints_one_results_line(tmp_path, monkeypatch, capsys):
+    import lecture21.data
+
+    monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: random_images(40, 10, size=32))
+    argv = ["simple_cnn", "--profile", "smoke", "--epochs", "2", "--batch-size", "16",
+            "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    line = capsys.readouterr().out.strip()
+    for field in ("model=simple_cnn", "params=2,168,362", "epochs=2", "wall=", "images/s=",
+                  "test_acc=", "device=cpu", "profile=smoke", "train_images=40"):
+        assert field in line, (field, line)
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert record["line"] == line and len(record["history"]) == 2
+    assert (tmp_path / "simple_cnn-smoke.pt").exists()

@@ -3,7 +3,7 @@
 ``python -m lecture21.train MODEL [--epochs N] [--profile P] [--batch-size B] [--compile]
 [--out DIR]``. The profile's subset of CIFAR-10 is used (the whole set in ``full``); the run is
 always trained (the cache of ``train_or_load`` is not used), and with ``--out`` its checkpoint
-and a JSON record of the results are kept in DIR.
+and a JSON record of the results are kept in DIR (a run interrupted there resumes).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+import torch
 
 from lecture21.config import get_device, get_profile, seed_everything
 from lecture21.measure import count_parameters
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick kernels
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.out if args.out is not None else Path(scratch)
         checkpoint = folder / f"{args.model}-{profile.name}.pt"
