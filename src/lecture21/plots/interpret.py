@@ -12,7 +12,13 @@ __all__ = ["attribution_image", "deletion_curves", "method_grid", "overlay"]
 
 
 def _numpy(x) -> np.ndarray:
-    return x.detach().cpu().float().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _rgb(image) -> np.ndarray:
+    """An image as floats in [0, 1], from uint8 (0..255) or floats."""
+    image = _numpy(image)
+    return image / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
 
 
 def _scaled(m: np.ndarray) -> np.ndarray:
@@ -22,7 +28,7 @@ def _scaled(m: np.ndarray) -> np.ndarray:
 
 def overlay(ax: plt.Axes, image, heat, alpha: float = 0.5, cmap: str = "jet") -> None:
     """Draw ``image`` (H, W, 3) in [0, 1] with the map ``heat`` (h, w) on top, stretched over it."""
-    image, heat = _numpy(image), _numpy(heat)
+    image, heat = _rgb(image), _numpy(heat).astype(np.float32)
     h, w = image.shape[:2]
     ax.imshow(image)
     ax.imshow(_scaled(heat), cmap=cmap, alpha=alpha, extent=(-0.5, w - 0.5, h - 0.5, -0.5),
@@ -33,7 +39,7 @@ def overlay(ax: plt.Axes, image, heat, alpha: float = 0.5, cmap: str = "jet") ->
 def attribution_image(attribution) -> np.ndarray:
     """A (C, H, W) input-space attribution (guided backprop, deconvnet) as an RGB image in [0, 1]:
     centred on grey, scaled by its largest absolute value (as Springenberg et al. show them)."""
-    a = _numpy(attribution).transpose(1, 2, 0)
+    a = _numpy(attribution).astype(np.float32).transpose(1, 2, 0)
     scale = np.abs(a).max()
     return np.clip(0.5 + 0.5 * a / scale, 0, 1) if scale > 0 else np.full_like(a, 0.5)
 
@@ -43,7 +49,7 @@ def method_grid(
     title: str | None = None, size: float = 1.6, as_overlay: bool = True,
 ) -> plt.Figure:
     """Rows of images; column 0 the image, then one column per method's (B, H, W) map."""
-    images = _numpy(images)
+    images = [_rgb(image) for image in _numpy(images)]
     names = list(maps)
     fig, axes = plt.subplots(len(images), len(names) + 1, squeeze=False,
                              figsize=(size * (len(names) + 1), size * len(images) + 0.5))
@@ -57,10 +63,10 @@ def method_grid(
             if as_overlay:
                 overlay(axes[row, col], image, heat)
             else:
-                axes[row, col].imshow(_scaled(heat), cmap="viridis")
+                axes[row, col].imshow(_scaled(heat.astype(np.float32)), cmap="viridis")
                 axes[row, col].axis("off")
             if row == 0:
-                axes[row, col].set_title(name, fontsize=8)
+                axes[row, col].set_title(name.replace(" (", "\n("), fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
