@@ -145,3 +145,44 @@ def test_randomize_top_layers():
     assert not torch.allclose(clone[3].weight, model[3].weight)
     with pytest.raises(ValueError, match="count"):
         quality.randomize_top_layers(model, 3)
+
+
+def test_quality_rows_and_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lecture21 import plots
+    from lecture21.interpret import compare
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    x = torch.randn(3, 3, 16, 16)
+    masks = torch.zeros(3, 16, 16, dtype=torch.bool)
+    masks[:, 4:12, 4:12] = True
+    curves = {}
+    rows = compare.quality_rows(model, x, torch.tensor([0, 1, 2]), "3", masks=masks,
+                                randomized=quality.randomize_top_layers(model, 2), steps=4,
+                                curves=curves)
+    assert [r["метод"] for r in rows] == list(compare.METHOD_NAMES.values())
+    for row in rows:
+        assert 0 <= row["pointing game"] <= 1 and 0 <= row["доля в маске"] <= 1
+        assert 0 <= row["AUC удаления ↓"] <= 1 and 0 <= row["AUC вставки ↑"] <= 1
+    assert "Спирмен с рандомиз. ↓" not in rows[-1]
+    assert all(-1 <= r["Спирмен с рандомиз. ↓"] <= 1 for r in rows[:-1])
+    text = compare.format_rows(rows)
+    assert len(text.splitlines()) == len(rows) + 1 and "—" in text.splitlines()[-1]
+    images = torch.randint(0, 256, (3, 16, 16, 3), dtype=torch.uint8)
+    maps = compare.attribution_maps(model, x, 0, "3")
+    figures = [
+        plots.method_grid(images, maps, ["a", "b", "c"], title="t"),
+        plots.deletion_curves(curves),
+    ]
+    picture = plots.attribution_image(torch.randn(3, 16, 16))
+    assert picture.shape == (16, 16, 3) and 0 <= picture.min() and picture.max() <= 1
+    assert len(figures[0].axes) == 3 * (len(maps) + 1)
+    for figure in figures:
+        plt.close(figure)
