@@ -182,3 +182,18 @@ def test_ilsvrc_table_is_ordered_and_falls():
     assert years == sorted(years) and len(set(years)) == len(years)
     assert errors == sorted(errors, reverse=True)
     assert errors[-1] < HUMAN_TOP5_ERROR < errors[-2]
+
+
+def test_architecture_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lecture21.plots import architectures
+
+    for name, draw in architectures.FIGURES.items():
+        fig = draw()
+        assert fig.axes, name
+        plt.close(fig)
+    assert set(architectures.__all__) >= {"lenet_structure", "alexnet_groups", "inception_block"}
