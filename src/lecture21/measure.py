@@ -201,3 +201,30 @@ def summary(
     if latency_repeats:
         row["latency_ms"] = latency(model, input_shape, repeats=latency_repeats).median_ms
     return row
+
+
+def training_row(
+    result, input_shape: tuple[int, ...] = (1, 3, 32, 32), latency_repeats: int = 5
+) -> dict[str, object]:
+    """One row of a notebook's results table for a ``lecture21.train.TrainResult``:
+    parameters, MACs, CPU latency (batch of ``input_shape``), training time, accuracy, device."""
+    model = result.model
+    return {
+        "параметры": count_parameters(model),
+        "MAC, млн": round(macs(model, input_shape) / 1e6, 2),
+        "задержка CPU, мс": round(
+            latency(model, input_shape, repeats=latency_repeats, device="cpu").median_ms, 2
+        ),
+        "обучение, с": round(result.train_time_s, 1),
+        "точность (тест)": round(result.test_accuracy, 3),
+        "устройство": str(result.device),
+        "эпох": result.epochs,
+    }
+
+
+
+def claims_table(rows):
+    """The "в лекции / измерено / вывод" table (see :func:`lecture21.tables.claims`)."""
+    from lecture21.tables import claims
+
+    return claims(rows)
