@@ -197,3 +197,20 @@ def test_architecture_figures_draw():
         assert fig.axes, name
         plt.close(fig)
     assert set(architectures.__all__) >= {"lenet_structure", "alexnet_groups", "inception_block"}
+
+
+def test_vgg_cascade_of_3x3_saves_parameters():
+    """Section 2.3: two 3x3 see 5x5 with 18 C^2 instead of 25 C^2 weights (28 % fewer), three
+    see 7x7 with 27 C^2 instead of 49 C^2 (45 % fewer)."""
+    from lecture21.interpret import receptive_fields
+    from lecture21.models.vgg import cascade
+
+    c = 16
+    for layers, big in ((2, 5), (3, 7)):
+        stack, single = cascade(layers, c), cascade(1, c, kernel=big)
+        assert receptive_fields(stack)[-1].size == big == receptive_fields(single)[-1].size
+        assert count_parameters(stack) == layers * 9 * c * c
+        saving = 1 - count_parameters(stack) / count_parameters(single)
+        assert round(saving, 2) == {2: 0.28, 3: 0.45}[layers]
+    with pytest.raises(ValueError, match="kernel"):
+        cascade(2, c, kernel=4)

@@ -52,6 +52,23 @@ def make_features(config: tuple[int | str, ...], batch_norm: bool, width: float 
     return nn.Sequential(*layers), channels
 
 
+def cascade(layers: int, channels: int, kernel: int = 3, bias: bool = False) -> nn.Sequential:
+    """``layers`` convolutions ``kernel`` x ``kernel`` (``channels`` in and out, "same" padding)
+    with ReLU between them: the stack of section 2.3 of the paper. Without bias by default, as
+    the paper's count ``layers * kernel^2 * channels^2`` has none."""
+    if layers < 1 or channels < 1 or kernel < 1 or kernel % 2 == 0:
+        raise ValueError(
+            f"layers and channels must be positive and kernel odd, got {layers}, {channels}, "
+            f"{kernel}"
+        )
+    modules: list[nn.Module] = []
+    for i in range(layers):
+        modules.append(nn.Conv2d(channels, channels, kernel, padding=kernel // 2, bias=bias))
+        if i < layers - 1:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+
+
 class LinearClassifier(nn.Sequential):
     """The paper's three FC layers on the flattened ``channels x side x side`` map."""
 
