@@ -132,18 +132,27 @@ def mel_spectrogram(
 
 
 def power_to_db(
-    power: torch.Tensor, ref: float = 1.0, amin: float = 1e-10, top_db: float | None = 80.0,
+    power: torch.Tensor, ref: float | str = 1.0, amin: float = 1e-10,
+    top_db: float | None = 80.0,
 ) -> torch.Tensor:
     """``10 log10(max(power, amin) / ref)``, floored at ``top_db`` below each example's peak.
 
     Each example is the last two dimensions (a spectrogram), so a batch ``(N, mels, frames)`` is
-    clipped per recording, as librosa clips one recording.
+    handled per recording, as librosa handles one recording. ``ref="max"`` (librosa's
+    ``ref=np.max``) measures every recording against its own loudest point, so the values lie in
+    ``[-top_db, 0]`` however loudly the word was spoken.
     """
     if amin <= 0:
         raise ValueError(f"amin must be positive, got {amin!r}")
     if top_db is not None and top_db < 0:
         raise ValueError(f"top_db must be non-negative or None, got {top_db!r}")
-    db = 10.0 * torch.log10(power.clamp(min=amin)) - 10.0 * math.log10(max(amin, ref))
+    db = 10.0 * torch.log10(power.clamp(min=amin))
+    if ref == "max":
+        db = db - 10.0 * torch.log10(power.amax(dim=(-2, -1), keepdim=True).clamp(min=amin))
+    elif isinstance(ref, int | float) and ref > 0:
+        db = db - 10.0 * math.log10(max(amin, ref))
+    else:
+        raise ValueError(f"ref must be a positive number or 'max', got {ref!r}")
     if top_db is not None:
         peak = db.amax(dim=(-2, -1), keepdim=True)
         db = torch.maximum(db, peak - top_db)
@@ -152,15 +161,16 @@ def power_to_db(
 
 def log_mel_spectrogram(
     waves: torch.Tensor, sample_rate: int, n_fft: int = 256, hop_length: int | None = 128,
-    n_mels: int = 32, top_db: float | None = 80.0,
+    n_mels: int = 32, ref: float | str = "max", top_db: float | None = 80.0,
 ) -> torch.Tensor:
     """Log-mel spectrogram in dB, ``(..., n_mels, frames)``: the audio CNN's input picture.
 
     Defaults fit 8 kHz speech and a CPU budget: 32 ms windows (``n_fft=256``) overlapping by
-    half (a 16 ms hop), 32 mel bands up to 4 kHz; one second becomes a 32 x 63 picture.
+    half (a 16 ms hop), 32 mel bands up to 4 kHz; one second becomes a 32 x 63 picture. With
+    ``ref="max"`` each recording's values lie in ``[-top_db, 0]`` dB below its loudest point.
     """
     return power_to_db(mel_spectrogram(waves, sample_rate, n_fft, hop_length, n_mels),
-                       top_db=top_db)
+                       ref=ref, top_db=top_db)
 
 
 def _check_waves(waves: object) -> torch.Tensor:

@@ -125,8 +125,9 @@ def conv_output_by_hand(
         raise ValueError(f"x must be one sentence ({channels}, L), got {tuple(x.shape)}")
     if not 0 <= position <= x.shape[1] - width:
         raise ValueError(f"position must be in [0, {x.shape[1] - width}], got {position!r}")
-    w, v = weight.tolist(), x.tolist()
-    total = 0.0 if bias is None else float(bias[filter_index])
+    w, v = weight.detach().tolist(), x.detach().tolist()
+    b = None if bias is None else float(bias.detach()[filter_index])
+    total = 0.0 if b is None else b
     terms = []
     for j in range(width):  # word t + j ...
         for c in range(channels):  # ... its c-th embedding coordinate
@@ -134,8 +135,8 @@ def conv_output_by_hand(
             total += a * b
             terms.append(f"{a:.{decimals}f}·({b:.{decimals}f})")
     text = " + ".join(terms)
-    if bias is not None:
-        text += f" + {float(bias[filter_index]):.{decimals}f}"
+    if b is not None:
+        text += f" + {b:.{decimals}f}"
     return total, text
 
 
