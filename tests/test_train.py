@@ -310,3 +310,33 @@ def test_command_line_trains_and_prints_one_results_line(tmp_path, monkeypatch, 
     record = json.loads((tmp_path / "results.json").read_text())
     assert record["line"] == line and len(record["history"]) == 2
     assert (tmp_path / "simple_cnn-smoke.pt").exists()
+
+
+def test_benchmark_helpers(tmp_path):
+    """The benchmark (not itself a test) parses airbench's table and writes files it reads."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "cifar_speed.py"
+    spec = importlib.util.spec_from_file_location("cifar_speed", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    printed = "\n".join([
+        "| run | epoch | train_loss | train_acc | val_acc | tta_val_acc | total_time_seconds |",
+        "| 0 | 0 | 2.2683 | 0.1797 | 0.1016 | | 16.8058 |",
+        "| | 1 | 2.0000 | 0.2000 | 0.2500 | | 20.0000 |",
+        "| | eval | 2.2683 | 0.1797 | 0.1016 | 0.0977 | 27.0419 |",
+    ])
+    rows = bench._parse_airbench_rows(printed)
+    assert [r[1] for r in rows] == ["0", "1", "eval"] and rows[-1][5] == "0.0977"
+    history = [{"test_acc": 0.4, "wall_time": 1.0}, {"test_acc": None, "wall_time": 2.0},
+               {"test_acc": 0.6, "wall_time": 3.0}]
+    assert bench.time_to(0.5, history) == 3.0 and bench.time_to(0.7, history) is None
+    data = random_images(6, 10, size=32)
+    bench.write_airbench_files(data, tmp_path)
+    pytest.importorskip("airbench")
+    with bench._airbench_on_cpu() as loader_class:
+        loader = loader_class(str(tmp_path / "cifar10"), train=False, batch_size=3)
+    assert torch.equal(loader.labels, data.test_labels)
+    expected = data.test_images.permute(0, 3, 1, 2).float() / 255
+    assert torch.allclose(loader.images, expected, atol=1e-3)  # airbench stores them in fp16
