@@ -115,6 +115,11 @@ def test_latency_median_and_state_restored():
     assert len(result.runs_ms) == 3 and min(result.runs_ms) <= result.median_ms
     assert result.median_ms <= max(result.runs_ms) and result.spread_ms >= 0
     assert model.training and result.batch_size == 1 and result.device == "cpu"
+    before = torch.get_num_threads()
+    assert measure.latency(model, (1, 3, 16, 16), repeats=1, threads=1).threads == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        measure.latency(model, (1, 3, 16, 16), threads=0)
     with pytest.raises(ValueError, match="repeats"):
         measure.latency(model, (1, 3, 16, 16), repeats=0)
 

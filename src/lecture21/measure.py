@@ -111,14 +111,19 @@ def latency(
     repeats: int = 5,
     warmup: int = 1,
     device: torch.device | str | None = None,
+    threads: int | None = None,
 ) -> Latency:
     """Median wall time of ``repeats`` forward passes (eval mode, no gradients) after
     ``warmup`` passes that are not counted (allocations, lazy initialisation, caches).
 
     The model is moved to ``device`` (default: where it is) only for the measurement; its
     training mode is restored. On a shared CPU the median, not the mean, resists the other
-    processes' interference.
+    processes' interference; ``threads`` (e.g. 1) fixes torch's CPU threads for the
+    measurement (restored after): a network of many small operations (GoogLeNet) otherwise
+    pays for every parallel region waiting on a core that another process holds.
     """
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     if repeats < 1 or warmup < 0:
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}")
     if len(input_shape) < 3:
@@ -129,6 +134,10 @@ def latency(
     model.eval().to(target)
     x = torch.randn(input_shape, device=target)
     runs = []
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    used_threads = torch.get_num_threads()
     try:
         with torch.no_grad():
             for i in range(warmup + repeats):
@@ -141,10 +150,9 @@ def latency(
                 if i >= warmup:
                     runs.append((time.perf_counter() - start) * 1000)
     finally:
+        torch.set_num_threads(previous_threads)
         model.to(original).train(was_training)
-    return Latency(
-        statistics.median(runs), tuple(runs), input_shape[0], str(target), torch.get_num_threads()
-    )
+    return Latency(statistics.median(runs), tuple(runs), input_shape[0], str(target), used_threads)
 
 
 def activation_memory(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
