@@ -255,6 +255,8 @@ def test_bad_input_is_refused_clearly(tmp_path, monkeypatch):
         fit(tiny_cnn(), (data.train_images, data.train_labels), hp, progress=False)
     with pytest.raises(ValueError, match="outputs 5 logits but the data have 3 classes"):
         fit(tiny_cnn(5), data, hp, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="cannot take this data's inputs"):
+        fit(nn.Linear(5, 3), data, hp, device="cpu", progress=False)
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         HyperParams(batch_size=0)
     path = tmp_path / "run.pt"

@@ -423,8 +423,15 @@ def fit(
     with torch.no_grad():  # a wrong number of outputs would otherwise fail deep in the loss
         was_training = model.training
         model.eval()
-        width = model(_to_input(train_x[:2], device)).shape[-1]
-        model.train(was_training)
+        try:
+            width = model(_to_input(train_x[:2], device)).shape[-1]
+        except RuntimeError as error:
+            raise ValueError(
+                f"the model cannot take this data's inputs of shape {tuple(train_x.shape[1:])} "
+                f"and dtype {train_x.dtype}: {error}"
+            ) from error
+        finally:
+            model.train(was_training)
     if width != data.num_classes:
         raise ValueError(
             f"the model outputs {width} logits but the data have {data.num_classes} classes"
