@@ -71,6 +71,8 @@ def test_words_alone_cannot_decide_the_task():
     for classifier in (LogisticRegression(max_iter=2000), DecisionTreeClassifier(random_state=0)):
         classifier.fit(x_train, task.train_labels.numpy())
         assert classifier.score(x_test, task.test_labels.numpy()) < 0.85
+    # the best rule on word counts, computed without a library, agrees
+    assert 0.65 < text.bag_of_words_accuracy(task) < 0.85
     # the smallest case, written out: the same three words, the order decides
     assert text.ngram_label(["не", "парк", "грязный"]) == 0
     assert text.ngram_label(["парк", "не", "грязный"]) == 1
@@ -109,13 +111,15 @@ def test_slide_example_and_the_hand_computed_output():
     assert example.ids.shape == (1, 11)
     conv = example.model.convs[0]
     assert (conv.in_channels, conv.out_channels, conv.kernel_size) == (4, 3, (3,))
-    feature_map = example.model.feature_maps(example.ids, activate=False)[0][0]
+    feature_map = example.model.feature_maps(example.ids, activate=False)[0][0].detach()
     assert feature_map.shape == (3, 11 - 2)
     x = example.model.embed(example.ids)[0]
     for f in range(3):
         for t in range(9):
             value, formula = conv_output_by_hand(conv.weight, conv.bias, x, f, t)
             assert value == pytest.approx(float(feature_map[f, t]), abs=1e-5)
+            # the written-out sum, as printed, is the same number
+            assert eval(formula.replace("·", "*")) == pytest.approx(value, abs=1e-4)
     assert formula.count("·") == 12  # 3 words x 4 coordinates
     # parameters are rounded to one decimal, so the products are readable
     assert torch.equal(conv.weight, conv.weight.round(decimals=1))

@@ -121,8 +121,8 @@ def power_spectrogram(
 
 
 def mel_spectrogram(
-    waves: torch.Tensor, sample_rate: int, n_fft: int = 256, hop_length: int | None = None,
-    n_mels: int = 40, fmin: float = 0.0, fmax: float | None = None, power: float = 2.0,
+    waves: torch.Tensor, sample_rate: int, n_fft: int = 256, hop_length: int | None = 128,
+    n_mels: int = 32, fmin: float = 0.0, fmax: float | None = None, power: float = 2.0,
     center: bool = True,
 ) -> torch.Tensor:
     """Mel-band power ``(..., n_mels, frames)`` of waveforms ``(..., samples)``."""

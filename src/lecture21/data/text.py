@@ -17,8 +17,9 @@ How the n-gram task is generated (:func:`make_ngram_task`): a sentence is a shor
 The chunks are shuffled and joined. The label is the opinion's polarity, flipped when the
 adjective is negated: "красивый", "очень красивый" and "не грязный" are positive, "не красивый"
 and "не очень красивый" negative. Since "не" occurs in distractors just as often, counting words
-cannot tell "не грязный" from "грязный ... не далеко" (the best bag-of-words rule is right about
-3 times in 4), while the bigram / trigram ending in the adjective decides every example.
+cannot tell "не грязный" from "грязный ... не далеко" (the best bag-of-words rule,
+:func:`bag_of_words_accuracy`, is right about 78 % of the time), while the bigram / trigram
+ending in the adjective decides every example.
 Sentences are drawn with ``random.Random(seed)``, so a seed gives the same data everywhere.
 """
 
@@ -156,3 +157,26 @@ def make_ngram_task(train_size: int = 4000, test_size: int = 1000, seed: int = 0
         parts[f"{split}_labels"] = torch.tensor([label for _, label in drawn])
         parts[f"{split}_sentences"] = sentences
     return NgramTask(**parts, vocab=vocab)
+
+
+def bag_of_words_accuracy(task: NgramTask) -> float:
+    """Test accuracy of the best rule that sees only which words occur and how often.
+
+    Filler words are drawn independently of the label, so all a word count can tell is in the
+    opinion adjective and the counts of "не" and "очень". The rule answers, for each such
+    combination, the majority label of the training set (the Bayes rule, estimated); with the
+    word order thrown away it is right about 78 % of the time.
+    """
+
+    def key(tokens: Sequence[str]) -> tuple[str, int, int]:
+        adjective = next(t for t in tokens if t in POSITIVE or t in NEGATIVE)
+        return adjective, tokens.count(NEGATION), tokens.count(INTENSIFIER)
+
+    votes: dict[tuple[str, int, int], list[int]] = {}
+    for tokens, label in zip(task.train_sentences, task.train_labels.tolist()):
+        votes.setdefault(key(tokens), [0, 0])[label] += 1
+    correct = 0
+    for tokens, label in zip(task.test_sentences, task.test_labels.tolist()):
+        counts = votes.get(key(tokens), [1, 0])
+        correct += int(int(counts[1] > counts[0]) == label)
+    return correct / len(task.test_sentences)

@@ -126,17 +126,22 @@ def conv_output_by_hand(
     if not 0 <= position <= x.shape[1] - width:
         raise ValueError(f"position must be in [0, {x.shape[1] - width}], got {position!r}")
     w, v = weight.detach().tolist(), x.detach().tolist()
-    b = None if bias is None else float(bias.detach()[filter_index])
-    total = 0.0 if b is None else b
+    shift = None if bias is None else float(bias.detach()[filter_index])
+
+    def number(value: float) -> str:  # negative numbers in brackets: "0.20·(-0.60)"
+        written = f"{value:.{decimals}f}"
+        return f"({written})" if written.startswith("-") else written
+
+    total = 0.0 if shift is None else shift
     terms = []
     for j in range(width):  # word t + j ...
         for c in range(channels):  # ... its c-th embedding coordinate
-            a, b = w[filter_index][c][j], v[c][position + j]
-            total += a * b
-            terms.append(f"{a:.{decimals}f}·({b:.{decimals}f})")
+            weight_value, input_value = w[filter_index][c][j], v[c][position + j]
+            total += weight_value * input_value
+            terms.append(f"{number(weight_value)}·{number(input_value)}")
+    if shift is not None:
+        terms.append(number(shift))
     text = " + ".join(terms)
-    if b is not None:
-        text += f" + {b:.{decimals}f}"
     return total, text
 
 
