@@ -39,7 +39,7 @@ def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float
 def main(argv: list[str] | None = None) -> list[dict[str, object]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
-    parser.add_argument("--size", type=int, default=64, help="input side in pixels")
+    parser.add_argument("--size", type=int, default=32, help="input side in pixels")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--stride", type=int, default=4)
@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, object]]:
     model = torchvision.models.resnet18(num_classes=10).eval().to(device)
     x = torch.randn(args.batch, 3, args.size, args.size, device=device)
     target = torch.arange(args.batch, device=device) % 10
-    w, s, per_eval = args.window, args.stride, 256
+    # The same number of occluded images per forward pass for both: captum evaluates
+    # ``perturbations_per_eval`` copies of each of the B images at once.
+    w, s, per_eval = args.window, args.stride, 32
+    batch_size = per_eval * args.batch
     occluder = Occlusion(model)
 
     def captum_occlusion(perturbations: int) -> Callable[[], object]:
@@ -65,11 +68,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, object]]:
 
     pairs = {
         "occlusion (captum per_eval=1, default)": (
-            lambda: interpret.occlusion(model, x, target, w, s, batch_size=per_eval),
+            lambda: interpret.occlusion(model, x, target, w, s, batch_size=batch_size),
             captum_occlusion(1),
         ),
         f"occlusion (captum per_eval={per_eval})": (
-            lambda: interpret.occlusion(model, x, target, w, s, batch_size=per_eval),
+            lambda: interpret.occlusion(model, x, target, w, s, batch_size=batch_size),
             captum_occlusion(per_eval),
         ),
         "saliency (captum)": (
