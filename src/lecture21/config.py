@@ -29,6 +29,7 @@ DATA_ENV = "LECTURE21_DATA"
 CACHE_ENV = "LECTURE21_CACHE"
 DEVICE_ENV = "LECTURE21_DEVICE"
 REQUIRE_CIFAR_ENV = "LECTURE21_REQUIRE_CIFAR"
+REQUIRE_FSDD_ENV = "LECTURE21_REQUIRE_FSDD"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,11 @@ def cache_dir() -> Path:
 def require_cifar() -> bool:
     """True when ``LECTURE21_REQUIRE_CIFAR=1``: the synthetic fallback becomes an error."""
     return os.environ.get(REQUIRE_CIFAR_ENV, "").strip() in {"1", "true", "yes"}
+
+
+def require_fsdd() -> bool:
+    """True when ``LECTURE21_REQUIRE_FSDD=1``: the synthetic spoken digits become an error."""
+    return os.environ.get(REQUIRE_FSDD_ENV, "").strip() in {"1", "true", "yes"}
 
 
 def describe_run(data_source: str | None = None) -> str:

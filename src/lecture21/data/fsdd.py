@@ -11,9 +11,14 @@ Sources, in this order:
 2. an archive of the public repository (``Jakobovski/free-spoken-digit-dataset``, tag
    ``v1.0.10``) downloaded into the data directory, where a network exists.
 
-There is no synthetic fallback: without either a clear :class:`DataError` says where it looked.
+3. otherwise the built-in synthetic spoken digits (:mod:`lecture21.data.synthetic_audio`, the
+   same split shape), announced by ``AudioData.notice`` (in Russian: where it looked, why the
+   download failed, what to set) and in every title through ``AudioData.title``; with
+   ``LECTURE21_REQUIRE_FSDD=1`` this is a :class:`DataError` instead.
+
 A source that exists but is broken (not an archive, truncated, a WAV that is not 8 kHz mono
-16-bit) raises :class:`DataError` too. WAV files are read with the standard ``wave`` module.
+16-bit) raises :class:`DataError`; it is never a reason to fall back. WAV files are read with
+the standard ``wave`` module.
 
 Used in the audio part of the lecture (slide "CNN для аудио").
 """
@@ -30,14 +35,14 @@ import tempfile
 import urllib.request
 import wave
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from lecture21 import config
-from lecture21.data.images import DataError
+from lecture21.data.images import SYNTHETIC_LABEL, DataError
 
 ARCHIVE = "fsdd-recordings.tar.xz"
 DOWNLOAD_URL = (
@@ -73,7 +78,8 @@ class AudioData:
     """FSDD's official split as float32 waveforms ``(N, LENGTH)`` and int64 labels ``(N,)``.
 
     ``train_lengths`` / ``test_lengths`` keep each recording's own length before padding;
-    ``train_speakers`` / ``test_speakers`` say who spoke it.
+    ``train_speakers`` / ``test_speakers`` say who spoke it. ``synthetic`` is true for the
+    built-in fallback set; then ``notice`` explains why FSDD was not used.
     """
 
     train_waves: torch.Tensor
@@ -87,10 +93,16 @@ class AudioData:
     sample_rate: int
     source: str
     classes: tuple[str, ...] = CLASSES
+    synthetic: bool = False
+    notice: str | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def title(self, text: str) -> str:
+        """A results title that says so when the data are synthetic."""
+        return f"{text} ({SYNTHETIC_LABEL})" if self.synthetic else text
 
     def subset(self, train_size: int | None, test_size: int | None, seed: int = 0) -> AudioData:
         """A seeded random subset; ``None`` keeps a split whole."""
@@ -108,8 +120,7 @@ class AudioData:
                 parts[f"{split}_{field}"] = getattr(self, f"{split}_{field}")[index]
             speakers = getattr(self, f"{split}_speakers")
             parts[f"{split}_speakers"] = tuple(speakers[i] for i in index.tolist())
-        return AudioData(**parts, sample_rate=self.sample_rate, source=self.source,
-                         classes=self.classes)
+        return replace(self, **parts)
 
 
 def read_wav(data: bytes | str | Path, name: str = "WAV", sample_rate: int = SAMPLE_RATE
@@ -174,30 +185,48 @@ def fix_length(samples: np.ndarray, length: int = LENGTH) -> np.ndarray:
 
 def load_fsdd(data_dir: str | Path | None = None, download: bool = True,
               length: int = LENGTH, expected: int | None = COUNT) -> AudioData:
-    """FSDD's official split from the data directory, or a download of the public repository."""
+    """FSDD's official split from the data directory, a download, or (announced) synthetic digits.
+
+    The synthetic fallback (:func:`lecture21.data.synthetic_audio.synthetic_audio_data`) is
+    used only when no archive exists and the download failed or is off; with
+    ``LECTURE21_REQUIRE_FSDD=1`` that is a :class:`DataError` instead.
+    """
     root = Path(data_dir) if data_dir is not None else config.data_dir()
     archive, downloaded = root / ARCHIVE, root / DOWNLOADED_ARCHIVE
     if archive.is_file():
         found, source = archive, f"FSDD ({archive})"
     elif downloaded.is_file():
         found, source = downloaded, f"FSDD ({downloaded})"
-    elif download:
-        try:
-            _download(DOWNLOAD_URL, downloaded)
-        except OSError as error:  # no network, refused, HTTP error
-            raise DataError(
-                f"FSDD not found: neither {archive} nor {downloaded} exists, and the download "
-                f"from {DOWNLOAD_URL} failed ({error}). Set {config.DATA_ENV} to the folder "
-                f"that holds {ARCHIVE}."
-            ) from error
-        found, source = downloaded, f"FSDD ({downloaded}, загружен)"
     else:
-        raise DataError(
-            f"FSDD not found: neither {archive} nor {downloaded} exists and download=False. "
-            f"Set {config.DATA_ENV} to the folder that holds {ARCHIVE}."
-        )
+        download_error = "загрузка отключена (download=False)"
+        if download:
+            try:
+                _download(DOWNLOAD_URL, downloaded)
+            except OSError as error:  # no network, refused, HTTP error
+                download_error = f"загрузка {DOWNLOAD_URL} не удалась: {error}"
+        if not downloaded.is_file():
+            return _synthetic_fallback(archive, downloaded, download_error, length)
+        found, source = downloaded, f"FSDD ({downloaded}, загружен)"
     recordings = _read_cached(str(found), found.stat().st_mtime_ns, expected)
     return _split(recordings, length, source)
+
+
+def _synthetic_fallback(archive: Path, downloaded: Path, download_error: str,
+                        length: int) -> AudioData:
+    """The synthetic digits with a notice in Russian, or an error under LECTURE21_REQUIRE_FSDD."""
+    notice = (
+        "ВНИМАНИЕ: Free Spoken Digit Dataset не найден и не загружен, поэтому используются "
+        "синтетические данные (искусственные «слова» из формант и шума, по образцу английских "
+        f"числительных). Искали: {archive} и {downloaded}; {download_error}. "
+        f"Чтобы работать с FSDD, задайте {config.DATA_ENV}=<папка с {ARCHIVE}> "
+        "или дайте доступ в сеть."
+    )
+    if config.require_fsdd():
+        raise DataError(notice + f" (ошибка, потому что {config.REQUIRE_FSDD_ENV}=1)")
+    # Imported here: synthetic_audio builds on this module's AudioData and constants.
+    from lecture21.data.synthetic_audio import synthetic_audio_data
+
+    return synthetic_audio_data(length=length, notice=notice)
 
 
 @functools.lru_cache(maxsize=2)
