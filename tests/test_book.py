@@ -66,3 +66,13 @@ def test_bibliography_page_lists_the_lecture_works(built_book):
     html = (built_book / "book" / "bibliography.html").read_text(encoding="utf-8")
     for title in ("Gradient-based learning", "Going deeper with convolutions", "ShuffleNet"):
         assert title.lower() in html.lower()
+
+
+def test_prose_pages_have_no_code_cells():
+    """With nb_custom_formats every .md is read as a notebook: a ```bash fence in a prose page
+    would become a code cell without a kernel (a build warning). Use ```{code-block} bash."""
+    import jupytext
+
+    for page in (ROOT / "book").glob("*.md"):
+        cells = jupytext.read(page).cells
+        assert all(c.cell_type != "code" for c in cells), page.name
