@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from lecture21 import config
-from lecture21.data.images import SYNTHETIC_LABEL, DataError
+from lecture21.data.images import SYNTHETIC_LABEL, DataError, subset_index
 
 ARCHIVE = "fsdd-recordings.tar.xz"
 DOWNLOAD_URL = (
@@ -110,12 +110,7 @@ class AudioData:
         parts: dict[str, object] = {}
         for split, size in (("train", train_size), ("test", test_size)):
             total = len(getattr(self, f"{split}_labels"))
-            if size is None or size >= total:
-                index = torch.arange(total)
-            elif not isinstance(size, int) or size < 1:
-                raise ValueError(f"{split}_size must be a positive int or None, got {size!r}")
-            else:
-                index = torch.randperm(total, generator=generator)[:size].sort().values
+            index = subset_index(total, size, generator, f"{split}_size")
             for field in ("waves", "labels", "lengths"):
                 parts[f"{split}_{field}"] = getattr(self, f"{split}_{field}")[index]
             speakers = getattr(self, f"{split}_speakers")

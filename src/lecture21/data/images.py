@@ -58,18 +58,23 @@ class ImageData:
         parts = {}
         for split, size in (("train", train_size), ("test", test_size)):
             images = getattr(self, f"{split}_images")
-            total = len(images)
-            if size is None or size >= total:
-                index = torch.arange(total)
-            elif size < 1:
-                raise ValueError(f"{split}_size must be a positive int or None, got {size!r}")
-            else:
-                index = torch.randperm(total, generator=generator)[:size].sort().values
+            index = subset_index(len(images), size, generator, f"{split}_size")
             parts[f"{split}_images"] = images[index]
             parts[f"{split}_labels"] = getattr(self, f"{split}_labels")[index]
             masks = getattr(self, f"{split}_masks")
             parts[f"{split}_masks"] = None if masks is None else masks[index]
         return replace(self, **parts)
+
+
+def subset_index(
+    total: int, size: int | None, generator: torch.Generator, name: str
+) -> torch.Tensor:
+    """Sorted indices of a seeded random subset of ``size`` out of ``total`` (None: all)."""
+    if size is None or (isinstance(size, int) and size >= total):
+        return torch.arange(total)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"{name} must be a positive int or None, got {size!r}")
+    return torch.randperm(total, generator=generator)[:size].sort().values
 
 
 def check_images(images: object, labels: object, num_classes: int, name: str = "images") -> None:

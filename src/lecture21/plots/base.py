@@ -15,13 +15,9 @@ def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def show_images(
-    images, titles: Sequence[str] | None = None, ncols: int = 8, title: str | None = None,
-    size: float = 1.6,
-) -> plt.Figure:
-    """A grid of uint8 ``(N, H, W, 3)`` images (or float in [0, 1]) with optional captions."""
-    images = _numpy(images)
-    n = len(images)
+def _grid(items, draw, titles, ncols: int, title: str | None, size: float) -> plt.Figure:
+    """Draw each item with ``draw(ax, item)`` in a grid of ``ncols`` columns, axes hidden."""
+    n = len(items)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     figsize = (size * ncols, size * nrows + 0.4)
@@ -29,13 +25,21 @@ def show_images(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(images[i])
+            draw(ax, items[i])
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def show_images(
+    images, titles: Sequence[str] | None = None, ncols: int = 8, title: str | None = None,
+    size: float = 1.6,
+) -> plt.Figure:
+    """A grid of uint8 ``(N, H, W, 3)`` images (or float in [0, 1]) with optional captions."""
+    return _grid(_numpy(images), lambda ax, image: ax.imshow(image), titles, ncols, title, size)
 
 
 def show_maps(
@@ -43,22 +47,7 @@ def show_maps(
     cmap: str = "viridis", size: float = 1.6,
 ) -> plt.Figure:
     """A grid of 2-D maps ``(N, H, W)`` (feature maps, attributions), each on its own scale."""
-    maps = _numpy(maps)
-    n = len(maps)
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    figsize = (size * ncols, size * nrows + 0.4)
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(maps[i], cmap=cmap)
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _grid(_numpy(maps), lambda ax, m: ax.imshow(m, cmap=cmap), titles, ncols, title, size)
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
