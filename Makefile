@@ -18,12 +18,12 @@ $(STAMP): pyproject.toml
 
 ## The main job: execute every notebook and build the static site into _build/html.
 book: $(STAMP)
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} MPLBACKEND=Agg $(BIN)/jupyter-book build -W --keep-going .
+	env -u MPLBACKEND HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/jupyter-book build -W --keep-going .
 
 ## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} MPLBACKEND=Agg $(BIN)/python -m pytest
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
