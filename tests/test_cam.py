@@ -5,30 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from support import TwoMapCAMNet
 from torch import nn
 
 from lecture21.interpret.cam import cam, cam_and_logits
 from lecture21.models import create
 
 
-class Tiny(nn.Module):
-    """1x1 conv to two maps relu(x), relu(-x); global average pooling; linear layer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 2, 1, bias=False)
-        self.conv.weight.data = torch.tensor([1.0, -1.0]).view(2, 1, 1, 1)
-        self.relu = nn.ReLU()
-        self.fc = nn.Linear(2, 2)
-        self.fc.weight.data = torch.tensor([[2.0, 3.0], [-1.0, 1.0]])
-        self.fc.bias.data = torch.tensor([0.5, -0.5])
-
-    def forward(self, x):
-        return self.fc(self.relu(self.conv(x)).mean((2, 3)))
-
-
 def test_cam_by_hand():
-    model = Tiny().train()
+    model = TwoMapCAMNet().train()
     x = torch.tensor([[1.0, -2.0], [0.0, 3.0]]).view(1, 1, 2, 2)
     maps, logits = cam_and_logits(model, x, 0, "relu")
     # class 0: 2 relu(x) + 3 relu(-x)
@@ -43,7 +28,7 @@ def test_cam_by_hand():
 
 
 def test_cam_upsamples_to_the_input():
-    model = Tiny()
+    model = TwoMapCAMNet()
     x = torch.randn(3, 1, 2, 2)
     assert cam(model, x, torch.tensor([0, 1, 0]), "relu").shape == (3, 2, 2)
 
@@ -78,7 +63,7 @@ def test_cam_on_googlenet_sums_to_the_score():
 
 
 def test_cam_bad_input():
-    model = Tiny()
+    model = TwoMapCAMNet()
     x = torch.randn(1, 1, 2, 2)
     with pytest.raises(ValueError, match="target"):
         cam(model, x, 5, "relu")

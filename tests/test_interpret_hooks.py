@@ -6,34 +6,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 from captum.attr import GuidedBackprop
+from support import X_BY_HAND, TwoLayerMLP
 from torch import nn
 
 from lecture21 import interpret
 
-
-class Tiny(nn.Module):
-    """x (B, 1, 2, 2) -> Linear(4, 3) -> ReLU -> Linear(3, 2); ReLU as a module or functional."""
-
-    def __init__(self, functional: bool = False) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(4, 3, bias=False), nn.Linear(3, 2, bias=False)
-        self.relu = nn.ReLU(inplace=True)
-        self.functional = functional
-        with torch.no_grad():
-            self.fc1.weight.copy_(torch.tensor([[1.0, -1, 2, 0], [0, 1, 1, -1], [-2, 1, 0, 1]]))
-            self.fc2.weight.copy_(torch.tensor([[1.0, -3, 2], [-1, 1, 1]]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.fc1(x.flatten(1))
-        h = F.relu(h) if self.functional else self.relu(h)
-        return self.fc2(h)
-
-
-X = torch.tensor([[[[1.0, 2.0], [3.0, -1.0]]]])  # h_pre = (1-2+6, 2+3+1, -2+2-1) = (5, 6, -1)
+X = X_BY_HAND  # h_pre = (1-2+6, 2+3+1, -2+2-1) = (5, 6, -1)
 
 
 def test_tiny_saliency_guided_and_deconv_by_hand():
-    model = Tiny()
+    model = TwoLayerMLP()
     w1, w2 = model.fc1.weight.detach(), model.fc2.weight.detach()
     on = torch.tensor([1.0, 1, 0])  # which hidden units are active
     plain = w1.T @ (w2[0] * on)
@@ -46,7 +28,7 @@ def test_tiny_saliency_guided_and_deconv_by_hand():
 
 
 def test_functional_relu_is_handled_where_captum_degrades():
-    module, functional = Tiny(), Tiny(functional=True)
+    module, functional = TwoLayerMLP(), TwoLayerMLP(functional=True)
     ours = interpret.guided_backprop(functional, X, 0)
     torch.testing.assert_close(ours, interpret.guided_backprop(module, X, 0))
     # captum's hooks see no nn.ReLU that runs, so it returns the plain gradient.

@@ -10,12 +10,11 @@ writes itself, with every network call forbidden.
 
 from __future__ import annotations
 
-import socket
-import urllib.request
 from collections import OrderedDict
 
 import pytest
 import torch
+from support import forbid_network
 from torch import nn
 
 from lecture21 import pretrained
@@ -103,13 +102,7 @@ def no_network(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a network call was attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    forbid_network(monkeypatch)
 
 
 def _random_reference() -> nn.Module:

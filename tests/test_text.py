@@ -58,12 +58,10 @@ def test_ngram_label_reads_negation_and_intensifier():
 
 def test_words_alone_cannot_decide_the_task():
     """Bag-of-words classifiers (scikit-learn, which librosa brings) stay far below a CNN."""
-    sklearn = pytest.importorskip("sklearn")
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.tree import DecisionTreeClassifier
 
-    assert sklearn
     task = text.make_ngram_task(3000, 1000, seed=0)
     bags = CountVectorizer(token_pattern=r"\S+")
     x_train = bags.fit_transform(" ".join(s) for s in task.train_sentences)

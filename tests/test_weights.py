@@ -4,14 +4,13 @@ with the network forbidden; the network probed once per process; the book's list
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
+from support import forbid_network
 
 from lecture21 import pretrained
 from lecture21.models.registry import with_references
@@ -27,15 +26,6 @@ def folder(monkeypatch, tmp_path):
     monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path / "weights"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     return tmp_path / "weights"
-
-
-def _forbid_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a network call was attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 def _called_with(block: str, function: str) -> set[str]:
@@ -86,7 +76,7 @@ def test_make_weights_downloads_once_and_the_loader_then_reads_offline(
     assert len(downloads) == 1 and str(folder) in fetched
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _forbid_network(monkeypatch)
+    forbid_network(monkeypatch)
     ours, _ = pretrained.load("resnet18")
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -94,7 +84,7 @@ def test_make_weights_downloads_once_and_the_loader_then_reads_offline(
 
 
 def test_make_weights_reports_what_is_missing_without_a_network_call(folder, monkeypatch, capsys):
-    _forbid_network(monkeypatch)
+    forbid_network(monkeypatch)
     assert make_weights.main(["googlenet", "timm:resnet50"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"Папка весов: {folder}"
@@ -124,5 +114,5 @@ def test_a_hanging_probe_is_given_up(monkeypatch):
 def test_hf_hub_offline_means_no_probe(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(weights, "_probe", {})
-    _forbid_network(monkeypatch)
+    forbid_network(monkeypatch)
     assert weights.network_available() is False and weights._probe == {}

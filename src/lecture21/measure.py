@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -166,15 +166,9 @@ def activation_memory(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
         if isinstance(output, torch.Tensor):
             sizes.append(output.numel() * output.element_size())
 
-    handles = [
-        m.register_forward_hook(record) for m in model.modules() if not list(m.children())
-    ]
-    try:
-        with torch.no_grad(), eval_mode(model):
-            model(torch.zeros(input_shape, device=model_device(model)))
-    finally:
-        for handle in handles:
-            handle.remove()
+    _forward_with_hooks(
+        model, input_shape, [(m, record) for m in model.modules() if not list(m.children())]
+    )
     x_bytes = torch.zeros((), dtype=torch.float32).element_size()
     for n in input_shape:
         x_bytes *= n
@@ -242,11 +236,21 @@ def layer_shapes(
 
         return hook
 
-    handles = [model.get_submodule(name).register_forward_hook(recorder(name)) for name in layers]
+    _forward_with_hooks(
+        model, input_shape, [(model.get_submodule(name), recorder(name)) for name in layers]
+    )
+    return [shapes[name] for name in layers]
+
+
+def _forward_with_hooks(
+    model: nn.Module, input_shape: tuple[int, ...], hooks: list[tuple[nn.Module, Callable]]
+) -> None:
+    """One forward pass of a zero input in eval mode with forward ``hooks`` on their modules,
+    every hook removed and every module's mode restored afterwards."""
+    handles = [module.register_forward_hook(hook) for module, hook in hooks]
     try:
         with torch.no_grad(), eval_mode(model):
             model(torch.zeros(input_shape, device=model_device(model)))
     finally:
         for handle in handles:
             handle.remove()
-    return [shapes[name] for name in layers]

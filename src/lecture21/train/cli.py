@@ -54,6 +54,7 @@ def results_line(result, name: str, parameters: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     from lecture21.data import load_cifar10
     from lecture21.train import HyperParams, fit
+    from lecture21.train.recipes import recipe_for
 
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -67,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         data = load_cifar10()
         if data.notice:
             print(data.notice, file=sys.stderr)
-        data = data.subset(profile.train_size, profile.test_size)
+        recipe = recipe_for(args.model)
+        data = data.subset(*recipe.sizes(profile))
         seed_everything(hp.seed)
-        model = create(args.model, num_classes=data.num_classes)
+        options = recipe.for_profile(profile.name).options
+        model = create(args.model, num_classes=data.num_classes, **options)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
