@@ -141,9 +141,11 @@ def mobilenet_v1(
     ``imagenet``: Table 1, 4.2 M parameters and 569 M multiply-adds at 224x224 (Table 8).
     ``cifar``: the 3x3 stem and the first downsampling layer keep stride 1, alpha = 0.5.
     """
+    if width is None:
+        width = 1.0 if variant == "imagenet" else 0.5
     if variant == "imagenet":
-        return MobileNetV1(num_classes, width or 1.0, activation, dropout=dropout)
+        return MobileNetV1(num_classes, width, activation, dropout=dropout)
     return MobileNetV1(
-        num_classes, width or 0.5, activation, stem_stride=1, strides=CIFAR_STRIDES,
+        num_classes, width, activation, stem_stride=1, strides=CIFAR_STRIDES,
         dropout=dropout,
     )

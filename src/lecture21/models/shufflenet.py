@@ -231,9 +231,11 @@ def shufflenet_v1(
 ) -> ShuffleNetV1:
     """ShuffleNet v1 ``width`` x (g = ``groups``): ImageNet 1x, g=3 by default (Table 1).
     ``cifar``: a 3x3/1 stem without max pooling and 0.5x widths. ``shuffle=False``: no shuffle."""
+    if width is None:
+        width = 1.0 if variant == "imagenet" else 0.5
     if variant == "imagenet":
-        return ShuffleNetV1(groups, width or 1.0, num_classes, shuffle=shuffle)
-    return ShuffleNetV1(groups, width or 0.5, num_classes, stem="cifar", shuffle=shuffle)
+        return ShuffleNetV1(groups, width, num_classes, shuffle=shuffle)
+    return ShuffleNetV1(groups, width, num_classes, stem="cifar", shuffle=shuffle)
 
 
 @register("shufflenet_v2_x1_0", variants=("cifar", "imagenet"))
@@ -242,6 +244,8 @@ def shufflenet_v2_x1_0(
 ) -> ShuffleNetV2:
     """ShuffleNet v2 1x (Table 5: 2.3 M parameters, 146 M multiply-adds). ``cifar``: a 3x3/1
     stem without max pooling, 0.5x widths (``width`` picks another column of Table 5)."""
+    if width is None:
+        width = 1.0 if variant == "imagenet" else 0.5
     if variant == "imagenet":
-        return ShuffleNetV2(width or 1.0, num_classes)
-    return ShuffleNetV2(width or 0.5, num_classes, stem="cifar")
+        return ShuffleNetV2(width, num_classes)
+    return ShuffleNetV2(width, num_classes, stem="cifar")

@@ -122,10 +122,12 @@ class SqueezeNet(nn.Module):
 
 
 def _squeezenet(version: str, variant: str, num_classes: int, width, dropout) -> SqueezeNet:
+    if width is None:
+        width = 1.0 if variant == "imagenet" else 0.5
     if variant == "imagenet":
-        return SqueezeNet(version, num_classes, width or 1.0, dropout=dropout)
+        return SqueezeNet(version, num_classes, width, dropout=dropout)
     return SqueezeNet(
-        version, num_classes, width or 0.5, stem_stride=1, stem_pool=False, dropout=dropout
+        version, num_classes, width, stem_stride=1, stem_pool=False, dropout=dropout
     )
 
 
