@@ -6,7 +6,8 @@ shortcut is a strided 1x1 convolution (option B of the paper). Two variants:
 
 * ``"imagenet"``: the paper's network for 224x224 inputs: 7x7 stride-2 stem and 3x3 max-pool.
   Its modules are named as in torchvision's ``resnet18`` so that torchvision's weights load
-  into it unchanged (the tests prove the outputs equal);
+  into it by name, unchanged (``lecture21.pretrained.load("resnet18")``; the tests prove the
+  outputs equal);
 * ``"cifar"``: the usual CIFAR-10 adaptation (as in kuangliu/pytorch-cifar): a 3x3 stride-1 stem
   and no max-pool, so the four stages see 32, 16, 8 and 4 pixel maps.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 
 class BasicBlock(nn.Module):
@@ -88,7 +89,18 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-@register("resnet18", variants=("cifar", "imagenet"))
+def options_from_torchvision(reference: nn.Module) -> dict:
+    """Our options for torchvision's ``resnet18``: its width, checked to be ResNet-18's stages."""
+    blocks = tuple(len(getattr(reference, f"layer{i}", ())) for i in range(1, 5))
+    if blocks != (2, 2, 2, 2):
+        raise ValueError(f"reference must have ResNet-18's stages (2, 2, 2, 2), got {blocks}")
+    return {"width": reference.conv1.out_channels}
+
+
+@register("resnet18", variants=("cifar", "imagenet"), references=(
+    Reference("torchvision", "resnet18", "ResNet18_Weights.IMAGENET1K_V1",
+              options=options_from_torchvision),
+))
 def resnet18(variant: str = "cifar", num_classes: int = 10, width: int = 64) -> ResNet:
     """ResNet-18: 2 ``BasicBlock``s per stage; ``variant`` picks the stem (see the module)."""
     return ResNet((2, 2, 2, 2), num_classes, stem=variant, width=width)
