@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lecture21 import pretrained
 from lecture21.measure import count_parameters
-from lecture21.models import available, create
+from lecture21.models import available, create, entry
 from lecture21.models.densenet import LEGACY_KEYS, DenseBlock, DenseLayer
 
 torch.set_num_threads(1)
@@ -27,18 +28,21 @@ def _calibrated(model: nn.Module, size: int) -> nn.Module:
     return model.eval()
 
 
-def _reference(source: str, name: str) -> nn.Module:
-    if source == "torchvision":
-        import torchvision
-
-        return getattr(torchvision.models, name)(weights=None)
-    import timm
-
-    return timm.create_model(name, pretrained=False)
-
-
 def test_registered():
     assert {"densenet121", "densenet169", "densenet201", "densenet_bc"} <= set(available())
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path / "weights"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+
+def _legacy(state: dict) -> dict:
+    """The keys of torchvision's DenseNet files: ``denselayer1.norm.1.weight``."""
+    return {re.sub(r"(denselayer\d+\.(?:norm|conv))([12])\.", r"\1.\2.", k): v
+            for k, v in state.items()}
 
 
 @pytest.mark.parametrize(
@@ -46,14 +50,19 @@ def test_registered():
     [("torchvision", "densenet121"), ("torchvision", "densenet169"),
      ("torchvision", "densenet201"), ("timm", "densenet121")],
 )
-def test_equals_reference(source, name):
+def test_equals_reference_and_its_weights_file_loads(source, name, offline, tmp_path):
     torch.manual_seed(0)
-    reference = _calibrated(_reference(source, name), 32)  # torchvision's minimum size: 29
-    ours = create(name, "imagenet").eval()
-    ours.load_state_dict(reference.state_dict())  # by name, strict
-    x = torch.randn(2, 3, 32, 32)
+    reference = _calibrated(pretrained.reference_model(name, source=source), 32)
+    x = torch.randn(2, 3, 32, 32)  # torchvision's minimum size for DenseNet: 29
     with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-4)
+        expected = reference(x)
+        ours = pretrained.from_reference(name, reference)
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4)
+        # torchvision's files keep the legacy names; the declared rename reads them.
+        state = reference.state_dict()
+        torch.save(_legacy(state) if source == "torchvision" else state, tmp_path / "w.pth")
+        loaded, _ = pretrained.load(name, tmp_path / "w.pth", source)
+        torch.testing.assert_close(loaded(x), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_parameter_counts():
@@ -66,17 +75,14 @@ def test_parameter_counts():
 
 def test_legacy_keys_of_torchvision_weights_files_are_renamed():
     """torchvision's files say ``denselayer1.norm.1.weight``; LEGACY_KEYS gives ours."""
+    (declared, _) = entry("densenet121").references
+    assert declared.rename == LEGACY_KEYS
     ours = create("densenet121", "imagenet")
-    state = ours.state_dict()
-    legacy = {
-        re.sub(r"(denselayer\d+\.(?:norm|conv))([12])\.", r"\1.\2.", k): v
-        for k, v in state.items()
-    }
+    legacy = _legacy(ours.state_dict())
     assert "features.denseblock1.denselayer1.norm.1.weight" in legacy
     for pattern, replacement in LEGACY_KEYS:
         legacy = {re.sub(pattern, replacement, k): v for k, v in legacy.items()}
-    assert legacy.keys() == state.keys()
-    ours.load_state_dict(legacy)
+    assert legacy.keys() == ours.state_dict().keys()
 
 
 def test_each_layer_receives_exactly_all_earlier_maps():

@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lecture21 import pretrained
 from lecture21.measure import count_parameters, macs
-from lecture21.models import available, create
+from lecture21.models import available, create, entry
 from lecture21.models.mobilenet import DepthwiseSeparableConv, input_size
 from lecture21.models.shufflenet import ChannelShuffle, ShuffleUnit
 from lecture21.models.squeezenet import FireModule
@@ -19,66 +20,60 @@ torch.set_num_threads(1)
 
 MOBILE = ["mobilenet_v1", "squeezenet1_0", "squeezenet1_1", "sqnxt23", "shufflenet_v1",
           "shufflenet_v2_x1_0"]
-_WEIGHTED = (nn.Conv2d, nn.Linear, nn.BatchNorm2d)
 
 
-def _calibrated(model: nn.Module, size: int) -> nn.Module:
+def _calibrated(model: nn.Module, side: int) -> nn.Module:
     """Give the random reference real batch-norm statistics, so outputs are O(1)."""
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.reset_running_stats()
             m.momentum = None
     with torch.no_grad():
-        model.train()(torch.randn(4, 3, size, size))
+        model.train()(torch.randn(4, 3, side, side))
     return model.eval()
 
 
-def _reference(source: str, name: str) -> nn.Module:
-    if source == "torchvision":
-        import torchvision
-
-        return getattr(torchvision.models, name)(weights=None)
-    if source == "timm":
-        import timm
-
-        return timm.create_model(name, pretrained=False)
-    from pytorchcv.model_provider import get_model
-
-    return get_model(name, pretrained=False)
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv(pretrained.WEIGHTS_ENV, str(tmp_path / "weights"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
 
 
-def _copy_in_order(reference: nn.Module, ours: nn.Module) -> None:
-    theirs = [m for m in reference.modules() if isinstance(m, _WEIGHTED)]
-    mine = [m for m in ours.modules() if isinstance(m, _WEIGHTED)]
-    assert len(theirs) == len(mine)
-    kind = lambda m: next(k for k in _WEIGHTED if isinstance(m, k))  # noqa: E731
-    for ref, our in zip(theirs, mine):  # timm's BatchNormAct2d is a BatchNorm2d
-        assert kind(ref) is kind(our) and ref.weight.shape == our.weight.shape, (ref, our)
-        our.load_state_dict(ref.state_dict())
-
-
-# (our name, options, source, reference name, input side: pytorchcv's models end with a fixed
-# 7x7 average pooling, so they need 224x224)
+# (our name, source, the reference's name, input side: pytorchcv's models end with a fixed 7x7
+# average pooling, so they need 224x224)
 CASES = [
-    ("mobilenet_v1", {"activation": "relu6"}, "timm", "mobilenetv1_100", 64),
-    ("squeezenet1_0", {}, "torchvision", "squeezenet1_0", 64),
-    ("squeezenet1_1", {}, "torchvision", "squeezenet1_1", 64),
-    ("sqnxt23", {}, "pytorchcv", "sqnxt23_w1", 224),
-    ("shufflenet_v1", {}, "pytorchcv", "shufflenet_g3_w1", 224),
-    ("shufflenet_v2_x1_0", {}, "torchvision", "shufflenet_v2_x1_0", 64),
+    ("mobilenet_v1", "timm", "mobilenetv1_100", 64),
+    ("squeezenet1_0", "torchvision", "squeezenet1_0", 64),
+    ("squeezenet1_1", "torchvision", "squeezenet1_1", 64),
+    ("sqnxt23", "pytorchcv", "sqnxt23_w1", 224),
+    ("shufflenet_v1", "pytorchcv", "shufflenet_g3_w1", 224),
+    ("shufflenet_v2_x1_0", "torchvision", "shufflenet_v2_x1_0", 64),
 ]
 
 
-@pytest.mark.parametrize("name, options, source, reference_name, side", CASES)
-def test_equals_reference(name, options, source, reference_name, side):
+@pytest.mark.parametrize("name, source, reference_name, side", CASES)
+def test_equals_reference_and_its_weights_file_loads(name, source, reference_name, side,
+                                                     offline, tmp_path):
+    assert entry(name).reference(source).name == reference_name
     torch.manual_seed(0)
-    reference = _calibrated(_reference(source, reference_name), side)
-    ours = create(name, "imagenet", **options).eval()
-    _copy_in_order(reference, ours)
+    reference = _calibrated(pretrained.reference_model(name, source=source), side)
     x = torch.randn(2, 3, side, side)
     with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-4)
-    assert count_parameters(ours) == count_parameters(reference)
+        expected = reference(x)
+        ours = pretrained.from_reference(name, reference)
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4)
+        assert count_parameters(ours) == count_parameters(reference)
+        # A weights file saved from the reference loads through the public loader.
+        torch.save(reference.state_dict(), tmp_path / "reference.pth")
+        loaded, preprocessing = pretrained.load(name, tmp_path / "reference.pth", source)
+        torch.testing.assert_close(loaded(x), expected, rtol=1e-4, atol=1e-4)
+    assert preprocessing.input_size == (3, 224, 224)
+
+
+def test_pytorchcv_weights_missing_offline_say_so(offline):
+    with pytest.raises(pretrained.WeightsUnavailable):
+        pretrained.load("sqnxt23")
 
 
 def test_registered():
@@ -176,7 +171,7 @@ def test_squeezenext_block_parameter_arithmetic():
 def test_shufflenet_v1_table_1():
     """ShuffleNet paper, Table 1: ShuffleNet 1x, g = 3: 240-480-960 maps, 137 MFLOPs
     (the paper's FLOPs are multiply-adds). Tolerance 1 % (137.5 M here). The paper gives no
-    parameter count; pytorchcv's model has the same 1.87 M (test_equals_reference)."""
+    parameter count; pytorchcv's model has the same 1.87 M (test_equals_reference...)."""
     model = create("shufflenet_v1", "imagenet")
     assert [stage[-1].bn3.num_features
             for stage in (model.stage2, model.stage3, model.stage4)] == [240, 480, 960]

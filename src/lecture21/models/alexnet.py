@@ -259,7 +259,23 @@ def alexnet(
     return AlexNet(config, num_classes)
 
 
-@register("zfnet", variants=("cifar", "imagenet"))
+def options_from_pytorchcv(reference: nn.Module) -> dict:
+    """Our options for pytorchcv's ``zfnet`` / ``zfnetb``, read from the instance: the five
+    widths and the Caffe-style pooling (3x3/2, no padding, rounding up). Its LRN is
+    ``F.local_response_norm(x, size=5, k=2.0)`` in the forward code, with torch's default alpha
+    1e-4 that torch divides by the size: 2e-5 in the paper's formula."""
+    convs = [m for m in reference.features.modules() if isinstance(m, nn.Conv2d)]
+    pools = [m for m in reference.features.modules() if isinstance(m, nn.MaxPool2d)]
+    return {
+        "widths": tuple(c.out_channels for c in convs),
+        "ceil_mode": all(p.ceil_mode and p.padding == 0 for p in pools),
+        "lrn_alpha": 1e-4 / 5,
+    }
+
+
+@register("zfnet", variants=("cifar", "imagenet"), references=(
+    Reference("pytorchcv", "zfnet", options=options_from_pytorchcv),
+))
 def zfnet(
     variant: str = "cifar",
     num_classes: int = 10,

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: DenseNet-121/169/201: layers per dense block (the paper's Table 1).
 BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32)}
@@ -155,25 +155,34 @@ class DenseNet(nn.Module):
         return self.classifier(x)
 
 
+def _references(depth: int, timm_tag: str) -> tuple[Reference, ...]:
+    """torchvision's DenseNet (its files need :data:`LEGACY_KEYS`) and timm's, same names."""
+    return (
+        Reference("torchvision", f"densenet{depth}", f"DenseNet{depth}_Weights.IMAGENET1K_V1",
+                  rename=LEGACY_KEYS),
+        Reference("timm", f"densenet{depth}", f"densenet{depth}.{timm_tag}"),
+    )
+
+
 def _imagenet(depth: int, variant: str, num_classes: int) -> DenseNet:
     if variant != "imagenet":
         raise ValueError(f"densenet{depth} has only the 'imagenet' variant, got {variant!r}")
     return DenseNet(BLOCKS[depth], 32, num_classes)
 
 
-@register("densenet121", variants=("imagenet",))
+@register("densenet121", variants=("imagenet",), references=_references(121, "ra_in1k"))
 def densenet121(variant: str = "imagenet", num_classes: int = 1000) -> DenseNet:
     """DenseNet-121 (k=32; 6-12-24-16 layers): 7.98 M parameters, 2.83 G multiply-adds."""
     return _imagenet(121, variant, num_classes)
 
 
-@register("densenet169", variants=("imagenet",))
+@register("densenet169", variants=("imagenet",), references=_references(169, "tv_in1k"))
 def densenet169(variant: str = "imagenet", num_classes: int = 1000) -> DenseNet:
     """DenseNet-169 (k=32; 6-12-32-32 layers)."""
     return _imagenet(169, variant, num_classes)
 
 
-@register("densenet201", variants=("imagenet",))
+@register("densenet201", variants=("imagenet",), references=_references(201, "tv_in1k"))
 def densenet201(variant: str = "imagenet", num_classes: int = 1000) -> DenseNet:
     """DenseNet-201 (k=32; 6-12-48-32 layers)."""
     return _imagenet(201, variant, num_classes)

@@ -28,7 +28,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: (output maps, stride) of the thirteen depthwise separable layers of Table 1.
 LAYERS: tuple[tuple[int, int], ...] = (
@@ -128,7 +128,18 @@ class MobileNetV1(nn.Module):
 CIFAR_STRIDES = (1, 1, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
 
 
-@register("mobilenet_v1", variants=("cifar", "imagenet"))
+def options_from_timm(reference: nn.Module) -> dict:
+    """Our options for timm's ``mobilenetv1_100``, read from the instance: its activation
+    (ReLU6 there) and its dropout before the classifier."""
+    act = next(m for m in reference.modules() if isinstance(m, nn.ReLU | nn.ReLU6))
+    return {"activation": "relu6" if isinstance(act, nn.ReLU6) else "relu",
+            "dropout": float(getattr(reference, "drop_rate", 0.0))}
+
+
+@register("mobilenet_v1", variants=("cifar", "imagenet"), references=(
+    Reference("timm", "mobilenetv1_100", "mobilenetv1_100.ra4_e3600_r224_in1k",
+              options=options_from_timm),
+))
 def mobilenet_v1(
     variant: str = "cifar",
     num_classes: int = 10,

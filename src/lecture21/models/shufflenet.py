@@ -31,7 +31,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: ShuffleNet v1, Table 1: groups -> output maps of stages 2, 3, 4 at 1x.
 V1_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960),
@@ -224,7 +224,17 @@ class ShuffleNetV2(nn.Module):
         return self.fc(self.conv5(x).mean((2, 3)))
 
 
-@register("shufflenet_v1", variants=("cifar", "imagenet"))
+def options_from_pytorchcv(reference: nn.Module) -> dict:
+    """Our options for pytorchcv's ShuffleNet, read from the instance: the groups of its
+    grouped 1x1 convolutions."""
+    groups = max(m.groups for m in reference.modules()
+                 if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1))
+    return {"groups": groups}
+
+
+@register("shufflenet_v1", variants=("cifar", "imagenet"), references=(
+    Reference("pytorchcv", "shufflenet_g3_w1", options=options_from_pytorchcv),
+))
 def shufflenet_v1(
     variant: str = "cifar", num_classes: int = 10, groups: int = 3, width: float | None = None,
     shuffle: bool = True,
@@ -238,7 +248,9 @@ def shufflenet_v1(
     return ShuffleNetV1(groups, width, num_classes, stem="cifar", shuffle=shuffle)
 
 
-@register("shufflenet_v2_x1_0", variants=("cifar", "imagenet"))
+@register("shufflenet_v2_x1_0", variants=("cifar", "imagenet"), references=(
+    Reference("torchvision", "shufflenet_v2_x1_0", "ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1"),
+))
 def shufflenet_v2_x1_0(
     variant: str = "cifar", num_classes: int = 10, width: float | None = None
 ) -> ShuffleNetV2:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: (squeeze 1x1, expand 1x1, expand 3x3) of fire2 ... fire9 (Table 1; the same in v1.1).
 FIRES: tuple[tuple[int, int, int], ...] = (
@@ -121,6 +121,12 @@ class SqueezeNet(nn.Module):
         return torch.flatten(self.classifier(self.features(x)), 1)
 
 
+def options_from_torchvision(reference: nn.Module) -> dict:
+    """Our options for torchvision's SqueezeNet, read from the instance: its dropout. Its module
+    names (``features.3``) are not the paper's (``fire2``): the layers pair in order."""
+    return {"dropout": next(m.p for m in reference.classifier if isinstance(m, nn.Dropout))}
+
+
 def _squeezenet(version: str, variant: str, num_classes: int, width, dropout) -> SqueezeNet:
     if width is None:
         width = 1.0 if variant == "imagenet" else 0.5
@@ -131,7 +137,10 @@ def _squeezenet(version: str, variant: str, num_classes: int, width, dropout) ->
     )
 
 
-@register("squeezenet1_0", variants=("cifar", "imagenet"))
+@register("squeezenet1_0", variants=("cifar", "imagenet"), references=(
+    Reference("torchvision", "squeezenet1_0", "SqueezeNet1_0_Weights.IMAGENET1K_V1",
+              options=options_from_torchvision),
+))
 def squeezenet1_0(
     variant: str = "cifar", num_classes: int = 10, width: float | None = None,
     dropout: float = 0.5,
@@ -141,7 +150,10 @@ def squeezenet1_0(
     return _squeezenet("1_0", variant, num_classes, width, dropout)
 
 
-@register("squeezenet1_1", variants=("cifar", "imagenet"))
+@register("squeezenet1_1", variants=("cifar", "imagenet"), references=(
+    Reference("torchvision", "squeezenet1_1", "SqueezeNet1_1_Weights.IMAGENET1K_V1",
+              options=options_from_torchvision),
+))
 def squeezenet1_1(
     variant: str = "cifar", num_classes: int = 10, width: float | None = None,
     dropout: float = 0.5,

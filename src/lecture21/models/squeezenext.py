@@ -27,7 +27,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: 1.0-SqNxt-23: blocks per stage and their output maps.
 SQNXT23 = ((6, 32), (6, 64), (8, 128), (1, 256))
@@ -149,7 +149,10 @@ class SqueezeNext(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
-@register("sqnxt23", variants=("cifar", "imagenet"))
+@register("sqnxt23", variants=("cifar", "imagenet"), references=(
+    # pytorchcv's weights come from its own store (pytorchcv's get_model(pretrained=True)).
+    Reference("pytorchcv", "sqnxt23_w1"),
+))
 def sqnxt23(variant: str = "cifar", num_classes: int = 10, width: float = 1.0) -> SqueezeNext:
     """1.0-SqNxt-23 (``width=2.0``: 2.0-SqNxt-23). ``cifar``: a 3x3/1 stem without pooling
     (32 -> 32 -> 16 -> 8 -> 4 through the stages), the same blocks."""
