@@ -138,3 +138,21 @@ def test_bad_options(options):
 def test_imagenet_only_for_the_big_ones():
     with pytest.raises(ValueError, match="variant"):
         create("densenet121", "cifar")
+
+
+def test_figures_draw_from_the_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lecture21.plots import densenet
+
+    assert set(densenet.FIGURES) == {"densenet-dense-block", "densenet-three-blocks"}
+    for draw in densenet.FIGURES.values():
+        fig = draw()
+        assert fig.axes
+        plt.close(fig)
+    fig = densenet.dense_block()  # the concatenation's maps are read from the block
+    assert any("72 = 24 + 4·12" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)

@@ -215,3 +215,24 @@ def test_shuffle_lets_information_cross_groups():
 def test_bad_options(name, options, match):
     with pytest.raises(ValueError, match=match):
         create(name, **options)
+
+
+def test_figures_draw_from_the_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lecture21.plots import mobile
+
+    assert set(mobile.FIGURES) == {"squeezenet-fire-module", "squeezenext-block",
+                                   "shufflenet-unit"}
+    for draw in mobile.FIGURES.values():
+        fig = draw()
+        assert fig.axes
+        plt.close(fig)
+    fig, ax = plt.subplots()
+    mobile.channel_shuffle(ax, groups=3, per_group=2)  # the model's own permutation
+    after = [t.get_text() for t in ax.texts if t.get_text().isdigit()][6:]
+    assert after == ["0", "2", "4", "1", "3", "5"]
+    plt.close(fig)
