@@ -114,6 +114,8 @@ def test_dense_layer_is_bn_relu_conv_twice():
     layer = DenseLayer(10, growth_rate=4, bn_size=4)
     assert layer.conv1.weight.shape == (16, 10, 1, 1)
     assert layer.conv2.weight.shape == (4, 16, 3, 3)
+    x = torch.randn(1, 10, 5, 5)
+    assert torch.equal(layer.eval()(x), layer([x[:, :6], x[:, 6:]]))  # a list is concatenated
 
 
 def test_densenet_bc_cifar():

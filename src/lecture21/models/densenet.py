@@ -54,7 +54,9 @@ class DenseLayer(nn.Module):
         self.relu2 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(width, growth_rate, 3, padding=1, bias=False)
 
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, features: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+        if isinstance(features, torch.Tensor):
+            features = [features]
         x = torch.cat(features, 1)  # [x_0, x_1, ..., x_{i-1}]
         x = self.conv1(self.relu1(self.norm1(x)))
         return self.conv2(self.relu2(self.norm2(x)))
