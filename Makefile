@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint slides figures lab clean install
+.PHONY: book test lint slides figures lab clean install weights
 
 install: $(STAMP)
 
@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## The main job: execute every notebook and build the static site into _build/html.
+## Pretrained weights are read from the weights folder (`make weights`), else downloaded; with
+## neither, a notebook says so in one line and goes on.
 book: $(STAMP)
-	env -u MPLBACKEND HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/jupyter-book build -W --keep-going .
+	env -u MPLBACKEND $(BIN)/jupyter-book build -W --keep-going .
+
+## Download once every pretrained file the book uses into $LECTURE21_WEIGHTS
+## (default ~/.cache/lecture21/cache/weights); the notebooks then load them offline.
+weights: $(STAMP)
+	$(BIN)/python -m lecture21.pretrained
 
 ## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test).
 test: $(STAMP)

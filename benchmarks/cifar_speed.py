@@ -158,7 +158,7 @@ def run_airbench(data: ImageData, epochs: float, batch_size: int, cuda: bool) ->
     history = [{"epoch": int(r[1]), "test_acc": float(r[4]), "wall_time": float(r[6])}
                for r in rows if r[1] != "eval"]
     return {"model": "airbench94", "parameters": parameters, "epochs": epochs,
-            "time_s": seconds, "images_per_s": epochs * len(data.train_images) / seconds,
+            "time_s": seconds, "images_per_s": epochs * len(data.train_x) / seconds,
             "accuracy": accuracy, "history": history, "total_with_eval_s": total}
 
 
@@ -166,7 +166,7 @@ def run_airbench(data: ImageData, epochs: float, batch_size: int, cuda: bool) ->
 
 def run_ours(name: str, epochs: int, data: ImageData, device: torch.device, args) -> dict:
     profile = "full" if device.type == "cuda" else "smoke"
-    hp = HyperParams.for_profile(profile, model=name, epochs=epochs, compile=args.compile,
+    hp = HyperParams.for_profile(profile, recipe=name, epochs=epochs, compile=args.compile,
                                  seed=args.seed)
     if device.type == "cuda":  # warm cuDNN autotuning (and compilation) up, untimed
         seed_everything(args.seed)
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     data = data.subset(train_size, test_size, seed=args.seed)
     gpu = f" ({torch.cuda.get_device_name(device)})" if cuda else ""
     print(f"device: {device}{gpu}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"data: {data.source}; {len(data.train_images)} train / {len(data.test_images)} test")
+    print(f"data: {data.source}; {len(data.train_x)} train / {len(data.test_x)} test")
     if not cuda:
         print("NOTE: no GPU -- this is the REDUCED CPU version (small subset, short budgets, "
               "airbench94 in float32 on the CPU); accuracies mean nothing here.")
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     target = args.target
     if not args.skip_airbench:
         epochs = args.airbench_epochs or defaults["airbench_epochs"]
-        batch = min(defaults["airbench_batch"], len(data.train_images))
+        batch = min(defaults["airbench_batch"], len(data.train_x))
         results.append(run_airbench(data, epochs, batch, cuda))
         target = target if target is not None else results[-1]["accuracy"]
     for name in ("resnet9", "resnet18"):
@@ -258,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: did not reach {target:.2%} in any budget")
     if args.out is not None:
         record = {"device": str(device) + gpu, "reduced": not cuda, "target": target,
-                  "data": data.source, "train_size": len(data.train_images),
-                  "test_size": len(data.test_images), "results": results}
+                  "data": data.source, "train_size": len(data.train_x),
+                  "test_size": len(data.test_x), "results": results}
         temporary = args.out.with_suffix(".tmp")
         temporary.write_text(json.dumps(record, indent=1))
         os.replace(temporary, args.out)

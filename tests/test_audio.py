@@ -59,13 +59,13 @@ def test_official_split_labels_lengths_and_padding(tmp_path):
     make_archive(tmp_path / fsdd.ARCHIVE, indices=range(0, 7), speakers=("alice", "bob"))
     d = load_fsdd(tmp_path, download=False, expected=None, length=6000)
     # index 0-4 -> test, 5-6 -> train: 10 digits x 2 speakers x 5 / 2
-    assert d.test_waves.shape == (100, 6000) and d.train_waves.shape == (40, 6000)
-    assert d.train_waves.dtype == torch.float32 and d.sample_rate == 8000
-    assert sorted(set(d.test_labels.tolist())) == list(range(10))
+    assert d.test_x.shape == (100, 6000) and d.train_x.shape == (40, 6000)
+    assert d.train_x.dtype == torch.float32 and d.sample_rate == 8000
+    assert sorted(set(d.test_y.tolist())) == list(range(10))
     assert d.train_lengths.tolist()[:2] == [3000 + 700 * 5, 3000 + 700 * 6]
     assert set(d.train_speakers) == {"alice", "bob"}
     # a 3,000-sample take is centred in 6,000: 1,500 zeros on each side, then the tone itself
-    take = d.test_waves[0]
+    take = d.test_x[0]
     assert take[:1500].abs().max() == 0 and take[4500:].abs().max() == 0
     expected = _tone(0, 3000).astype(np.float32) / 32768
     np.testing.assert_array_equal(take[1500:4500].numpy(), expected)
@@ -84,10 +84,10 @@ def test_subset_is_seeded_and_keeps_speakers_aligned(tmp_path):
     make_archive(tmp_path / fsdd.ARCHIVE, speakers=("alice", "bob"))
     d = load_fsdd(tmp_path, download=False, expected=None)
     a, b = d.subset(7, 9, seed=3), d.subset(7, 9, seed=3)
-    assert torch.equal(a.train_waves, b.train_waves) and len(a.test_labels) == 9
+    assert torch.equal(a.train_x, b.train_x) and len(a.test_y) == 9
     assert len(a.train_speakers) == 7
-    index = [i for i in range(len(d.train_labels)) if torch.equal(d.train_waves[i],
-                                                                  a.train_waves[0])][0]
+    index = [i for i in range(len(d.train_y)) if torch.equal(d.train_x[i],
+                                                                  a.train_x[0])][0]
     assert a.train_speakers[0] == d.train_speakers[index]
     with pytest.raises(ValueError, match="train_size"):
         d.subset(0, None)
@@ -153,16 +153,16 @@ def test_repository_archive_layout_is_read_too(tmp_path):
     make_archive(tmp_path / fsdd.DOWNLOADED_ARCHIVE, prefix="fsdd-1.0.10/recordings",
                  mode="w:gz", extra=[("fsdd-1.0.10/README.md", b"readme")])
     d = load_fsdd(tmp_path, download=False, expected=None)
-    assert len(d.test_labels) == 50 and "fsdd-v1.0.10" in d.source
+    assert len(d.test_y) == 50 and "fsdd-v1.0.10" in d.source
 
 
 @pytest.mark.skipif(not SHARED.is_file(), reason="the shared FSDD archive is not available")
 def test_the_real_archive_has_the_official_split():
     d = load_fsdd(SHARED.parent, download=False)
-    assert len(d.train_labels) == 2700 and len(d.test_labels) == 300
-    assert torch.bincount(d.test_labels).tolist() == [30] * 10
+    assert len(d.train_y) == 2700 and len(d.test_y) == 300
+    assert torch.bincount(d.test_y).tolist() == [30] * 10
     assert len(set(d.train_speakers)) == 6
-    assert (d.train_lengths <= 18_262).all() and d.train_waves.abs().max() <= 1
+    assert (d.train_lengths <= 18_262).all() and d.train_x.abs().max() <= 1
 
 
 # --- the mel spectrogram, against librosa ------------------------------------------------------
@@ -269,8 +269,8 @@ def test_audio_cnn_learns_tones(tmp_path):
     d = load_fsdd(tmp_path, download=False, expected=None, length=2000)
     torch.manual_seed(0)  # the same faint noise floor in both splits: no shift between them
     x_train, x_test = (audio.log_mel_spectrogram(w + 0.01 * torch.randn_like(w), 8000)
-                       for w in (d.train_waves, d.test_waves))
-    data = TensorData(x_train, d.train_labels, x_test, d.test_labels, d.classes)
+                       for w in (d.train_x, d.test_x))
+    data = TensorData(x_train, d.train_y, x_test, d.test_y, d.classes)
     hp = HyperParams(epochs=10, batch_size=10, lr=0.1, crop_padding=0, flip=False,
                      tta_flip=False)
     result = fit(models.create("audio_cnn", "audio", num_classes=10, widths=(8, 8, 8)), data,
@@ -348,12 +348,12 @@ def test_synthetic_speakers_speak_at_their_pitch():
 def test_fallback_has_fsdd_split_and_announces_itself(fallback):
     d = fallback
     assert d.synthetic and d.source.startswith("синтетические данные")
-    assert len(d.train_labels) == 2700 and len(d.test_labels) == 300
-    assert torch.bincount(d.test_labels).tolist() == [30] * 10
-    assert torch.bincount(d.train_labels).tolist() == [270] * 10
+    assert len(d.train_y) == 2700 and len(d.test_y) == 300
+    assert torch.bincount(d.test_y).tolist() == [30] * 10
+    assert torch.bincount(d.train_y).tolist() == [270] * 10
     assert len(set(d.train_speakers)) == 6 and set(d.test_speakers) == set(d.train_speakers)
-    assert d.train_waves.shape == (2700, fsdd.LENGTH) and d.sample_rate == 8000
-    assert d.train_waves.dtype == torch.float32 and d.train_waves.abs().max() < 1
+    assert d.train_x.shape == (2700, fsdd.LENGTH) and d.sample_rate == 8000
+    assert d.train_x.dtype == torch.float32 and d.train_x.abs().max() < 1
     # the notice says what was not found, where it looked, why, and what to set
     assert "ВНИМАНИЕ" in d.notice and "не найден" in d.notice
     assert fsdd.ARCHIVE in d.notice and fsdd.DOWNLOADED_ARCHIVE in d.notice
@@ -378,7 +378,7 @@ def test_failed_download_falls_back_and_says_why(tmp_path, monkeypatch):
     monkeypatch.delenv("LECTURE21_REQUIRE_FSDD", raising=False)
     _small_synthetic(monkeypatch)
     d = load_fsdd(tmp_path, download=True)
-    assert d.synthetic and len(d.test_labels) == 300 and len(d.train_labels) == 60
+    assert d.synthetic and len(d.test_y) == 300 and len(d.train_y) == 60
     assert "не удалась" in d.notice and "no network" in d.notice and fsdd.DOWNLOAD_URL in d.notice
     assert not list(tmp_path.iterdir()), "a failed download must leave no partial file"
 
@@ -423,8 +423,8 @@ def test_audio_cnn_learns_the_synthetic_digits(fallback):
 
     d = fallback.subset(900, 300, seed=0)
     x_train, x_test = (audio.log_mel_spectrogram(w[:, 1000:7000], 8000, n_fft=512, hop_length=256,
-                                                 n_mels=16) for w in (d.train_waves, d.test_waves))
-    data = TensorData(x_train, d.train_labels, x_test, d.test_labels, d.classes)
+                                                 n_mels=16) for w in (d.train_x, d.test_x))
+    data = TensorData(x_train, d.train_y, x_test, d.test_y, d.classes)
     hp = HyperParams(epochs=5, batch_size=16, lr=0.05, crop_padding=0, flip=False,
                      tta_flip=False, seed=0)
     torch.manual_seed(0)

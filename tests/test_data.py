@@ -64,7 +64,7 @@ def test_load_from_archive_caches_arrays_atomically(tmp_path, cache, monkeypatch
     assert [p.suffix for p in cache.iterdir()] == [".npz"]  # no temporary file left
     monkeypatch.setattr(cifar, "read_jpeg_archive", lambda *a: pytest.fail("decoded twice"))
     again = data.load_cifar10(tmp_path, download=False)
-    assert torch.equal(again.train_images, loaded.train_images)
+    assert torch.equal(again.train_x, loaded.train_x)
 
 
 def test_wrong_number_of_images_is_an_error(tmp_path, cache):
@@ -122,7 +122,7 @@ def test_canonical_batches_are_read_channels_last(tmp_path, cache, monkeypatch):
     assert x_train.shape == (15, 32, 32, 3)
     assert np.array_equal(x_train[0, :, :, 0].ravel(), first[:1024])  # red plane first
     monkeypatch.setattr(cifar, "COUNTS", (15, 5))
-    assert data.load_cifar10(tmp_path, download=False).test_images.shape == (5, 32, 32, 3)
+    assert data.load_cifar10(tmp_path, download=False).test_x.shape == (5, 32, 32, 3)
     (folder / "test_batch").write_bytes(b"\x80garbage")
     with pytest.raises(data.DataError, match="test_batch is missing or corrupt"):
         data.load_cifar10(tmp_path, download=False)
@@ -158,9 +158,9 @@ def test_synthetic_set_is_deterministic_and_has_masks():
 def test_synthetic_split_and_subset():
     synthetic = data.synthetic_data(train_size=100, test_size=40)
     part = synthetic.subset(30, 10, seed=1)
-    assert part.train_images.shape[0] == 30 and part.test_masks.shape == (10, 32, 32)
-    assert torch.equal(part.train_images, synthetic.subset(30, 10, seed=1).train_images)
-    assert synthetic.subset(None, None).train_images.shape[0] == 100
+    assert part.train_x.shape[0] == 30 and part.test_masks.shape == (10, 32, 32)
+    assert torch.equal(part.train_x, synthetic.subset(30, 10, seed=1).train_x)
+    assert synthetic.subset(None, None).train_x.shape[0] == 100
     with pytest.raises(ValueError, match="train_size must be a positive int or None"):
         synthetic.subset(0, 10)
 

@@ -67,7 +67,7 @@ def test_receptive_field_equals_gradient_support():
                 m.weight.uniform_(0.1, 1.0)
                 m.bias.zero_()
     x = torch.rand(2, 1, 64, 64) + 0.1  # positive: every ReLU open, no cancellation
-    erf = interpret.effective_receptive_field(model, "4", x)
+    erf = interpret.effective_receptive_field(model, x, "4")
     rows, cols = erf.nonzero(as_tuple=True)
     field = interpret.receptive_field(model, "4")
     assert rows.max() - rows.min() + 1 == field.size == cols.max() - cols.min() + 1

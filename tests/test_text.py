@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from lecture21 import models
 from lecture21.data import text
-from lecture21.models.text_cnn import (
-    TextCNN,
+from lecture21.models.text_cnn import TextCNN
+from lecture21.text import (
     conv_output_by_hand,
     influential_filters,
     slide_example,
@@ -36,14 +36,14 @@ def test_vocabulary_pads_and_marks_unknown_words():
 
 def test_ngram_task_is_seeded_balanced_and_labelled_by_its_rule():
     a, b = text.make_ngram_task(500, 200, seed=1), text.make_ngram_task(500, 200, seed=1)
-    assert torch.equal(a.train_ids, b.train_ids) and a.train_sentences == b.train_sentences
-    assert not torch.equal(a.train_ids, text.make_ngram_task(500, 200, seed=2).train_ids)
-    assert 0.4 < a.train_labels.float().mean() < 0.6
-    for sentence, label, row in zip(a.train_sentences, a.train_labels, a.train_ids):
+    assert torch.equal(a.train_x, b.train_x) and a.train_sentences == b.train_sentences
+    assert not torch.equal(a.train_x, text.make_ngram_task(500, 200, seed=2).train_x)
+    assert 0.4 < a.train_y.float().mean() < 0.6
+    for sentence, label, row in zip(a.train_sentences, a.train_y, a.train_x):
         assert text.ngram_label(sentence) == int(label)
         assert a.vocab.decode(row[: len(sentence)]) == list(sentence)
         assert (row[len(sentence):] == 0).all()
-    assert a.train_ids.shape[1] >= 5
+    assert a.train_x.shape[1] >= 5
 
 
 def test_ngram_label_reads_negation_and_intensifier():
@@ -69,8 +69,8 @@ def test_words_alone_cannot_decide_the_task():
     x_train = bags.fit_transform(" ".join(s) for s in task.train_sentences)
     x_test = bags.transform(" ".join(s) for s in task.test_sentences)
     for classifier in (LogisticRegression(max_iter=2000), DecisionTreeClassifier(random_state=0)):
-        classifier.fit(x_train, task.train_labels.numpy())
-        assert classifier.score(x_test, task.test_labels.numpy()) < 0.85
+        classifier.fit(x_train, task.train_y.numpy())
+        assert classifier.score(x_test, task.test_y.numpy()) < 0.85
     # the best rule on word counts, computed without a library, agrees
     assert 0.65 < text.bag_of_words_accuracy(task) < 0.85
     # the smallest case, written out: the same three words, the order decides
@@ -166,7 +166,7 @@ def test_text_cnn_learns_the_ngram_task_bag_of_words_cannot():
     from lecture21.train import HyperParams, TensorData, fit
 
     task = text.make_ngram_task(1500, 500, seed=0)
-    data = TensorData(task.train_ids, task.train_labels, task.test_ids, task.test_labels,
+    data = TensorData(task.train_x, task.train_y, task.test_x, task.test_y,
                       task.classes)
     hp = HyperParams(epochs=6, batch_size=50, lr=0.05, label_smoothing=0.0, crop_padding=0,
                      flip=False, tta_flip=False)

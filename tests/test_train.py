@@ -13,6 +13,7 @@ from lecture21.config import get_profile
 from lecture21.data import MEAN, ImageData
 from lecture21.train import (
     HyperParams,
+    Recipe,
     TensorData,
     augment_batch,
     draw_params,
@@ -25,7 +26,7 @@ from lecture21.train import (
     train_or_load,
 )
 from lecture21.train.cli import main
-from lecture21.train.engine import _lr_factor, _param_groups
+from lecture21.train.loop import _lr_factor, _param_groups
 
 torch.set_num_threads(1)
 
@@ -33,10 +34,10 @@ torch.set_num_threads(1)
 def random_images(n: int, classes: int = 3, seed: int = 0, size: int = 16) -> ImageData:
     g = torch.Generator().manual_seed(seed)
     return ImageData(
-        train_images=torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8, generator=g),
-        train_labels=torch.randint(0, classes, (n,), generator=g),
-        test_images=torch.randint(0, 256, (n // 2, size, size, 3), dtype=torch.uint8, generator=g),
-        test_labels=torch.randint(0, classes, (n // 2,), generator=g),
+        train_x=torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8, generator=g),
+        train_y=torch.randint(0, classes, (n,), generator=g),
+        test_x=torch.randint(0, 256, (n // 2, size, size, 3), dtype=torch.uint8, generator=g),
+        test_y=torch.randint(0, classes, (n // 2,), generator=g),
         classes=tuple(f"c{i}" for i in range(classes)),
         source="random test images",
     )
@@ -63,7 +64,7 @@ def tiny_cnn(classes: int = 3, dropout: float = 0.2) -> nn.Module:
 # --- augmentation -----------------------------------------------------------------------------
 
 def test_augmentation_shapes_dtype_and_determinism():
-    images = random_images(20).train_images
+    images = random_images(20).train_x
     padded = pad(images, 4)
     assert padded.shape == (20, 24, 24, 3) and padded.dtype == torch.uint8
 
@@ -78,7 +79,7 @@ def test_augmentation_shapes_dtype_and_determinism():
 
 
 def test_crop_offsets_flip_and_cutout_are_exact():
-    images = random_images(6).train_images
+    images = random_images(6).train_x
     padded = pad(images, 4)
     centre = torch.full((6,), 4)
     assert torch.equal(random_crop(padded, centre, centre, 16), images)
@@ -121,11 +122,11 @@ def test_no_weight_decay_on_norms_and_biases():
 def test_hyperparams_per_profile_and_recipe():
     smoke = HyperParams.for_profile("smoke")
     assert (smoke.epochs, smoke.batch_size) == (1, get_profile("smoke").batch_size)
-    full = HyperParams.for_profile("full", model="resnet9")
+    full = HyperParams.for_profile("full", recipe="resnet9")
     assert (full.batch_size, full.lr) == (512, pytest.approx(0.4))
-    scaled = HyperParams.for_profile("smoke", model="resnet9")  # batch 128: lr scaled by 1/4
+    scaled = HyperParams.for_profile("smoke", recipe="resnet9")  # batch 128: lr scaled by 1/4
     assert scaled.lr == pytest.approx(0.4 * 128 / 512)
-    assert HyperParams.for_profile("smoke", model="resnet9", lr=0.3).lr == 0.3
+    assert HyperParams.for_profile("smoke", recipe="resnet9", lr=0.3).lr == 0.3
     with pytest.raises(ValueError, match="unknown hyperparameter"):
         HyperParams.for_profile("smoke", learning_rate=0.1)
 
@@ -138,7 +139,7 @@ def test_two_layer_cnn_reaches_full_train_accuracy():
                      label_smoothing=0.0, tta_flip=False)
     torch.manual_seed(0)
     result = fit(tiny_cnn(2, dropout=0.0), data, hp, device="cpu", progress=False)
-    assert evaluate(result.model, data.train_images, data.train_labels) == 1.0
+    assert evaluate(result.model, data.train_x, data.train_y) == 1.0
     assert result.history[-1]["train_acc"] > 0.9 and result.history[0]["loss"] > 0.3
     assert [r["epoch"] for r in result.history] == list(range(1, 9))
     assert result.history[-1]["lr"] < result.history[1]["lr"]  # decayed
@@ -160,12 +161,12 @@ def test_tensor_data_trains_without_augmentation():
 def test_flip_tta_averages_the_mirror_image():
     data = random_images(8)
     model = tiny_cnn().eval()
-    logits = predict(model, data.train_images, tta_flip=True)
-    plain = predict(model, data.train_images)
-    mirrored = predict(model, data.train_images.flip(2))
+    logits = predict(model, data.train_x, tta_flip=True)
+    plain = predict(model, data.train_x)
+    mirrored = predict(model, data.train_x.flip(2))
     assert torch.allclose(logits, (plain + mirrored) / 2, atol=1e-5)
-    accuracy = evaluate(model, data.train_images, data.train_labels)
-    assert accuracy == (plain.argmax(1) == data.train_labels).float().mean().item()
+    accuracy = evaluate(model, data.train_x, data.train_y)
+    assert accuracy == (plain.argmax(1) == data.train_y).float().mean().item()
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
@@ -209,8 +210,10 @@ def test_train_or_load_returns_the_cached_run(tmp_path, monkeypatch):
     data = random_images(64, classes=10, size=32)
     hp = HyperParams(epochs=1, batch_size=32)
     options = {"widths": (4, 8), "hidden": 16}
-    first = train_or_load("simple_cnn", data, hp, device="cpu", progress=False, **options)
-    second = train_or_load("simple_cnn", data, hp, device="cpu", progress=False, **options)
+    first = train_or_load("simple_cnn", data, hp, device="cpu", progress=False,
+                          options=options)
+    second = train_or_load("simple_cnn", data, hp, device="cpu", progress=False,
+                          options=options)
     assert not first.loaded and second.loaded
     assert second.history == first.history and second.train_time_s == first.train_time_s
     for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values(),
@@ -218,9 +221,25 @@ def test_train_or_load_returns_the_cached_run(tmp_path, monkeypatch):
         assert torch.equal(a, b)
     assert len(list((tmp_path / "runs").glob("simple_cnn-cifar-smoke-*.pt"))) == 1
     other = train_or_load("simple_cnn", data, hp.replace(lr=0.01), device="cpu",
-                          progress=False, **options)
+                          progress=False, options=options)
     assert not other.loaded
     assert len(list((tmp_path / "runs").glob("*.pt"))) == 2
+
+
+def test_a_recipe_sets_the_subset_epochs_and_options_of_a_profile(tmp_path, monkeypatch):
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
+    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
+    recipe = Recipe(lr=0.2, lr_batch_size=64, hp={"label_smoothing": 0.0}, options={"hidden": 16},
+                    profiles={"smoke": {"train_size": 40, "epochs": 2,
+                                        "options": {"widths": (4, 8)}}})
+    run = train_or_load("simple_cnn", random_images(64, classes=10, size=32), recipe=recipe,
+                        options={"hidden": 8}, device="cpu", progress=False)
+    assert run.extra["train_size"] == 40 and run.epochs == 2
+    assert run.extra["options"] == {"hidden": 8, "widths": (4, 8)}  # the caller's win
+    assert run.hp.lr == pytest.approx(0.2 * get_profile("smoke").batch_size / 64)
+    assert run.hp.label_smoothing == 0.0
+    with pytest.raises(ValueError, match="unknown key"):
+        Recipe(profiles={"quick": {"learning_rate": 1}})
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -232,27 +251,27 @@ def test_bad_input_is_refused_clearly(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown model name 'resnet1000'"):
         train_or_load("resnet1000", data, hp, progress=False)
     with pytest.raises(ValueError, match="uint8"):
-        ImageData(data.train_images.float(), data.train_labels, data.test_images,
-                  data.test_labels, data.classes, "float")
+        ImageData(data.train_x.float(), data.train_y, data.test_x,
+                  data.test_y, data.classes, source="float")
     with pytest.raises(ValueError, match=r"shape \(N, H, W, 3\)"):
-        ImageData(data.train_images.permute(0, 3, 1, 2).contiguous(), data.train_labels,
-                  data.test_images, data.test_labels, data.classes, "NCHW")
+        ImageData(data.train_x.permute(0, 3, 1, 2).contiguous(), data.train_y,
+                  data.test_x, data.test_y, data.classes, source="NCHW")
     with pytest.raises(ValueError, match=r"shape \(N, H, W, 3\)"):
-        predict(tiny_cnn(), data.train_images.permute(0, 3, 1, 2).contiguous())
+        predict(tiny_cnn(), data.train_x.permute(0, 3, 1, 2).contiguous())
     with pytest.raises(ValueError, match=r"must lie in \[0, 3\)"):
-        ImageData(data.train_images, data.train_labels + 3, data.test_images, data.test_labels,
-                  data.classes, "labels")
+        ImageData(data.train_x, data.train_y + 3, data.test_x, data.test_y,
+                  data.classes, source="labels")
     with pytest.raises(ValueError, match=r"must lie in \[0, 2\)"):
         TensorData(torch.zeros(4, 2), torch.tensor([0, 1, 2, 0]), torch.zeros(1, 2),
                    torch.tensor([0]), ("a", "b"))
     with pytest.raises(ValueError, match="empty"):
-        ImageData(data.train_images[:0], data.train_labels[:0], data.test_images,
-                  data.test_labels, data.classes, "empty")
+        ImageData(data.train_x[:0], data.train_y[:0], data.test_x,
+                  data.test_y, data.classes, source="empty")
     with pytest.raises(ValueError, match="empty"):
         TensorData(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long), torch.zeros(1, 2),
                    torch.tensor([0]), ("a", "b"))
-    with pytest.raises(ValueError, match="data must be an ImageData"):
-        fit(tiny_cnn(), (data.train_images, data.train_labels), hp, progress=False)
+    with pytest.raises(ValueError, match="data must be a lecture21.data.Dataset"):
+        fit(tiny_cnn(), (data.train_x, data.train_y), hp, progress=False)
     with pytest.raises(ValueError, match="outputs 5 logits but the data have 3 classes"):
         fit(tiny_cnn(5), data, hp, device="cpu", progress=False)
     with pytest.raises(ValueError, match="cannot take this data's inputs"):
@@ -307,7 +326,7 @@ def test_command_line_trains_and_prints_one_results_line(tmp_path, monkeypatch, 
     assert main(argv) == 0
     line = capsys.readouterr().out.strip()
     for field in ("model=simple_cnn", "params=2,168,362", "epochs=2", "wall=", "images/s=",
-                  "test_acc=", "device=cpu", "profile=smoke", "train_images=40"):
+                  "test_acc=", "device=cpu", "profile=smoke", "train_x=40"):
         assert field in line, (field, line)
     record = json.loads((tmp_path / "results.json").read_text())
     assert record["line"] == line and len(record["history"]) == 2
@@ -339,6 +358,6 @@ def test_benchmark_helpers(tmp_path):
     pytest.importorskip("airbench")
     with bench._airbench_on_cpu() as loader_class:
         loader = loader_class(str(tmp_path / "cifar10"), train=False, batch_size=3)
-    assert torch.equal(loader.labels, data.test_labels)
-    expected = data.test_images.permute(0, 3, 1, 2).float() / 255
+    assert torch.equal(loader.labels, data.test_y)
+    expected = data.test_x.permute(0, 3, 1, 2).float() / 255
     assert torch.allclose(loader.images, expected, atol=1e-3)  # airbench stores them in fp16

@@ -10,11 +10,14 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from lecture21.helpers import eval_mode, model_device
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -51,15 +54,9 @@ def flop_split(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]
     """
     if len(input_shape) < 3:
         raise ValueError(f"input_shape must be (batch, channels, ...), got {input_shape!r}")
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     counter = FlopCounterMode(display=False)
-    try:
-        with torch.no_grad(), counter:
-            model(torch.zeros(input_shape, device=device))
-    finally:
-        model.train(was_training)
+    with torch.no_grad(), eval_mode(model), counter:
+        model(torch.zeros(input_shape, device=model_device(model)))
     split: Counter[str] = Counter({"conv": 0, "fc": 0, "other": 0})
     for op, flops in counter.get_flop_counts()["Global"].items():
         name = str(op)
@@ -128,18 +125,17 @@ def latency(
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}")
     if len(input_shape) < 3:
         raise ValueError(f"input_shape must be (batch, channels, ...), got {input_shape!r}")
-    original = next(model.parameters()).device
+    original = model_device(model)
     target = torch.device(device) if device is not None else original
-    was_training = model.training
-    model.eval().to(target)
-    x = torch.randn(input_shape, device=target)
     runs = []
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     used_threads = torch.get_num_threads()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), eval_mode(model):
+            model.to(target)
+            x = torch.randn(input_shape, device=target)
             for i in range(warmup + repeats):
                 if target.type == "cuda":
                     torch.cuda.synchronize(target)
@@ -151,7 +147,7 @@ def latency(
                     runs.append((time.perf_counter() - start) * 1000)
     finally:
         torch.set_num_threads(previous_threads)
-        model.to(original).train(was_training)
+        model.to(original)
     return Latency(statistics.median(runs), tuple(runs), input_shape[0], str(target), used_threads)
 
 
@@ -170,19 +166,15 @@ def activation_memory(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
         if isinstance(output, torch.Tensor):
             sizes.append(output.numel() * output.element_size())
 
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     handles = [
         m.register_forward_hook(record) for m in model.modules() if not list(m.children())
     ]
     try:
-        with torch.no_grad():
-            model(torch.zeros(input_shape, device=device))
+        with torch.no_grad(), eval_mode(model):
+            model(torch.zeros(input_shape, device=model_device(model)))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     x_bytes = torch.zeros((), dtype=torch.float32).element_size()
     for n in input_shape:
         x_bytes *= n
@@ -236,3 +228,25 @@ def claims_table(rows):
     from lecture21.tables import claims
 
     return claims(rows)
+
+
+def layer_shapes(
+    model: nn.Module, input_shape: tuple[int, ...], layers: Sequence[str]
+) -> list[tuple[int, ...]]:
+    """Output shapes (without the batch) of the named submodules for one zero input."""
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def recorder(name: str):
+        def hook(module, inputs, output) -> None:  # returns None: the output is kept
+            shapes.setdefault(name, tuple(output.shape[1:]))
+
+        return hook
+
+    handles = [model.get_submodule(name).register_forward_hook(recorder(name)) for name in layers]
+    try:
+        with torch.no_grad(), eval_mode(model):
+            model(torch.zeros(input_shape, device=model_device(model)))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [shapes[name] for name in layers]

@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-import lzma
-import os
 import pickle
 import re
-import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from lecture21 import config
+from lecture21.data.archive import read_members
 from lecture21.data.images import DataError, ImageData
 from lecture21.data.synthetic import synthetic_data
+from lecture21.helpers import atomic_write
 
 CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -99,27 +97,21 @@ def read_jpeg_archive(
     """Decode every ``(train|test)/<class>/NNNN.jpg`` of the archive, ordered by split, class, N."""
     from PIL import Image
 
+    def decode(match: re.Match[str], data: bytes, name: str) -> tuple[str, int, int, np.ndarray]:
+        split, cls, number = match.groups()
+        if cls not in CLASSES:
+            raise DataError(f"{path}: unknown class folder {cls!r} in {name}")
+        with Image.open(io.BytesIO(data)) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        if pixels.shape != (32, 32, 3):
+            raise DataError(
+                f"{path}: {name} is {pixels.shape[1]}x{pixels.shape[0]}, CIFAR-10 images are 32x32"
+            )
+        return split, CLASSES.index(cls), int(number), pixels
+
     found: dict[str, list[tuple[int, int, np.ndarray]]] = {"train": [], "test": []}
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:
-                match = _MEMBER.match(member.name)
-                if not member.isfile() or not match:
-                    continue
-                split, cls, number = match.groups()
-                if cls not in CLASSES:
-                    raise DataError(f"{path}: unknown class folder {cls!r} in {member.name}")
-                with Image.open(io.BytesIO(tar.extractfile(member).read())) as image:
-                    pixels = np.asarray(image.convert("RGB"))
-                if pixels.shape != (32, 32, 3):
-                    raise DataError(
-                        f"{path}: {member.name} is {pixels.shape[1]}x{pixels.shape[0]}, "
-                        "CIFAR-10 images are 32x32"
-                    )
-                found[split].append((CLASSES.index(cls), int(number), pixels))
-    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as error:
-        # OSError covers PIL's UnidentifiedImageError and truncated JPEG data.
-        raise DataError(f"{path} is corrupt or truncated: {error}") from error
+    for split, *item in read_members(path, _MEMBER, decode, "CIFAR-10 JPEG"):
+        found[split].append(tuple(item))
     arrays = []
     for split in ("train", "test"):
         items = sorted(found[split], key=lambda item: item[:2])
@@ -146,15 +138,12 @@ def _cached(archive: Path, decode) -> tuple[np.ndarray, ...]:
         with np.load(cache) as stored:
             return tuple(stored[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     arrays = decode()
-    # Written to a temporary file in the same folder and renamed: never a half-written cache.
-    handle, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as file:
             np.savez(file, **dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays)))
-        os.replace(tmp, cache)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(cache, write)  # never a half-written cache
     return arrays
 
 
@@ -165,5 +154,5 @@ def _from_arrays(x_train, y_train, x_test, y_test, source: str) -> ImageData:
         torch.from_numpy(np.ascontiguousarray(x_test)),
         torch.from_numpy(y_test),
         CLASSES,
-        source,
+        source=source,
     )

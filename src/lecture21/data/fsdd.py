@@ -27,22 +27,20 @@ from __future__ import annotations
 
 import functools
 import io
-import lzma
-import os
 import re
-import tarfile
-import tempfile
 import urllib.request
 import wave
-import zlib
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from lecture21 import config
-from lecture21.data.images import SYNTHETIC_LABEL, DataError, subset_index
+from lecture21.data.archive import read_members
+from lecture21.data.base import Dataset
+from lecture21.data.images import DataError
+from lecture21.helpers import atomic_write
 
 ARCHIVE = "fsdd-recordings.tar.xz"
 DOWNLOAD_URL = (
@@ -74,48 +72,21 @@ class Recording:
 
 
 @dataclass(frozen=True)
-class AudioData:
-    """FSDD's official split as float32 waveforms ``(N, LENGTH)`` and int64 labels ``(N,)``.
+class AudioData(Dataset):
+    """FSDD's official split as float32 waveforms ``(N, LENGTH)`` (``train_x`` / ``test_x``)
+    and int64 labels ``(N,)``.
 
     ``train_lengths`` / ``test_lengths`` keep each recording's own length before padding;
     ``train_speakers`` / ``test_speakers`` say who spoke it. ``synthetic`` is true for the
     built-in fallback set; then ``notice`` explains why FSDD was not used.
     """
 
-    train_waves: torch.Tensor
-    train_labels: torch.Tensor
-    test_waves: torch.Tensor
-    test_labels: torch.Tensor
+    _: KW_ONLY
     train_lengths: torch.Tensor
     test_lengths: torch.Tensor
     train_speakers: tuple[str, ...]
     test_speakers: tuple[str, ...]
     sample_rate: int
-    source: str
-    classes: tuple[str, ...] = CLASSES
-    synthetic: bool = False
-    notice: str | None = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def title(self, text: str) -> str:
-        """A results title that says so when the data are synthetic."""
-        return f"{text} ({SYNTHETIC_LABEL})" if self.synthetic else text
-
-    def subset(self, train_size: int | None, test_size: int | None, seed: int = 0) -> AudioData:
-        """A seeded random subset; ``None`` keeps a split whole."""
-        generator = torch.Generator().manual_seed(seed)
-        parts: dict[str, object] = {}
-        for split, size in (("train", train_size), ("test", test_size)):
-            total = len(getattr(self, f"{split}_labels"))
-            index = subset_index(total, size, generator, f"{split}_size")
-            for field in ("waves", "labels", "lengths"):
-                parts[f"{split}_{field}"] = getattr(self, f"{split}_{field}")[index]
-            speakers = getattr(self, f"{split}_speakers")
-            parts[f"{split}_speakers"] = tuple(speakers[i] for i in index.tolist())
-        return replace(self, **parts)
 
 
 def read_wav(data: bytes | str | Path, name: str = "WAV", sample_rate: int = SAMPLE_RATE
@@ -146,20 +117,12 @@ def read_archive(path: str | Path, expected: int | None = COUNT,
     path = Path(path)
     if not path.is_file():
         raise DataError(f"FSDD archive {path} does not exist")
-    recordings = []
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:
-                match = _MEMBER.match(member.name)
-                if not member.isfile() or not match:
-                    continue
-                digit, speaker, index = match.groups()
-                samples = read_wav(tar.extractfile(member).read(), f"{path}:{member.name}",
-                                   sample_rate)
-                recordings.append(Recording(int(digit), speaker, int(index), samples))
-    except (tarfile.TarError, lzma.LZMAError, zlib.error, EOFError, OSError) as error:
-        raise DataError(f"{path} is not a readable FSDD archive (corrupt or truncated): "
-                        f"{error}") from error
+    def decode(match: re.Match[str], data: bytes, name: str) -> Recording:
+        digit, speaker, index = match.groups()
+        return Recording(int(digit), speaker, int(index),
+                         read_wav(data, f"{path}:{name}", sample_rate))
+
+    recordings = read_members(path, _MEMBER, decode, "FSDD")
     if not recordings:
         raise DataError(f"{path} holds no recordings/<digit>_<speaker>_<index>.wav files")
     if expected is not None and len(recordings) != expected:
@@ -236,23 +199,19 @@ def _split(recordings, length: int, source: str) -> AudioData:
                           ("test", [r for r in recordings if r.is_test])):
         if not chosen:
             raise DataError(f"{source}: no {split} recordings (test: index 0-4, train: 5-49)")
-        parts[f"{split}_waves"] = torch.from_numpy(
+        parts[f"{split}_x"] = torch.from_numpy(
             np.stack([fix_length(r.samples, length) for r in chosen]))
-        parts[f"{split}_labels"] = torch.tensor([r.digit for r in chosen], dtype=torch.int64)
+        parts[f"{split}_y"] = torch.tensor([r.digit for r in chosen], dtype=torch.int64)
         parts[f"{split}_lengths"] = torch.tensor([len(r.samples) for r in chosen])
         parts[f"{split}_speakers"] = tuple(r.speaker for r in chosen)
-    return AudioData(**parts, sample_rate=SAMPLE_RATE, source=source)
+    return AudioData(**parts, classes=CLASSES, sample_rate=SAMPLE_RATE, source=source)
 
 
 def _download(url: str, target: Path) -> None:
     """Fetch ``url`` into ``target`` atomically (temporary file in the same folder, renamed)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file, urllib.request.urlopen(url, timeout=60) as reply:
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as file, urllib.request.urlopen(url, timeout=60) as reply:
             while chunk := reply.read(1 << 20):
                 file.write(chunk)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(target, write)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass
+from typing import ClassVar
 
 import torch
 
-SYNTHETIC_LABEL = "синтетические данные"
+from lecture21.data.base import Dataset
 
 #: Per-channel mean and standard deviation of CIFAR-10's training images (RGB, in [0, 1]).
 #: Every model of the course sees ``(image / 255 - MEAN) / STD``, the synthetic set too.
@@ -19,62 +20,23 @@ class DataError(ValueError):
 
 
 @dataclass(frozen=True)
-class ImageData:
-    """A train/test split of 32x32 colour images as uint8 ``(N, 32, 32, 3)`` tensors.
+class ImageData(Dataset):
+    """Colour images as uint8 ``(N, H, W, 3)`` tensors (32x32 for CIFAR-10), augmented in ``fit``.
 
-    ``source`` says in Russian where the images came from. ``synthetic`` is true for the
-    built-in fallback set; then ``notice`` explains why CIFAR-10 was not used, and the masks
-    (bool ``(N, 32, 32)``) mark each image's object.
+    For the built-in synthetic set, ``train_masks`` / ``test_masks`` (bool ``(N, H, W)``) mark
+    each image's object.
     """
 
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
-    classes: tuple[str, ...]
-    source: str
-    synthetic: bool = False
-    notice: str | None = None
+    _: KW_ONLY
     train_masks: torch.Tensor | None = None
     test_masks: torch.Tensor | None = None
 
+    augmented: ClassVar[bool] = True
+
     def __post_init__(self) -> None:
         for split in ("train", "test"):
-            images = getattr(self, f"{split}_images")
-            labels = getattr(self, f"{split}_labels")
-            check_images(images, labels, len(self.classes), f"{split}_images")
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def title(self, text: str) -> str:
-        """A results title that says so when the data are synthetic."""
-        return f"{text} ({SYNTHETIC_LABEL})" if self.synthetic else text
-
-    def subset(self, train_size: int | None, test_size: int | None, seed: int = 0) -> ImageData:
-        """A random (but seeded, so repeatable) subset; ``None`` keeps a split whole."""
-        generator = torch.Generator().manual_seed(seed)
-        parts = {}
-        for split, size in (("train", train_size), ("test", test_size)):
-            images = getattr(self, f"{split}_images")
-            index = subset_index(len(images), size, generator, f"{split}_size")
-            parts[f"{split}_images"] = images[index]
-            parts[f"{split}_labels"] = getattr(self, f"{split}_labels")[index]
-            masks = getattr(self, f"{split}_masks")
-            parts[f"{split}_masks"] = None if masks is None else masks[index]
-        return replace(self, **parts)
-
-
-def subset_index(
-    total: int, size: int | None, generator: torch.Generator, name: str
-) -> torch.Tensor:
-    """Sorted indices of a seeded random subset of ``size`` out of ``total`` (None: all)."""
-    if size is None or (isinstance(size, int) and size >= total):
-        return torch.arange(total)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"{name} must be a positive int or None, got {size!r}")
-    return torch.randperm(total, generator=generator)[:size].sort().values
+            check_images(getattr(self, f"{split}_x"), getattr(self, f"{split}_y"),
+                         len(self.classes), f"{split}_x")
 
 
 def check_images(images: object, labels: object, num_classes: int, name: str = "images") -> None:

@@ -79,7 +79,7 @@ def synthetic_data(
         torch.from_numpy(x_test),
         torch.from_numpy(y_test),
         SHAPES,
-        "синтетические данные: фигуры на текстурах (lecture21.data.synthetic)",
+        source="синтетические данные: фигуры на текстурах (lecture21.data.synthetic)",
         synthetic=True,
         notice=notice,
         train_masks=torch.from_numpy(m_train),

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lecture21.data.fsdd import LENGTH, SAMPLE_RATE, TEST_INDICES, AudioData
+from lecture21.data.fsdd import CLASSES, LENGTH, SAMPLE_RATE, TEST_INDICES, AudioData
 
 #: Synthetic speakers: name, mean pitch (Hz), formant scale (shorter vocal tract -> higher).
 SPEAKERS = (
@@ -252,12 +252,12 @@ def synthetic_audio_data(takes: int = 50, seed: int = 0, length: int = LENGTH,
     test = np.isin(made["takes"], list(TEST_INDICES))
     parts: dict[str, object] = {}
     for split, chosen in (("train", ~test), ("test", test)):
-        parts[f"{split}_waves"] = torch.from_numpy(made["waves"][chosen])
-        parts[f"{split}_labels"] = torch.from_numpy(made["labels"][chosen])
+        parts[f"{split}_x"] = torch.from_numpy(made["waves"][chosen])
+        parts[f"{split}_y"] = torch.from_numpy(made["labels"][chosen])
         parts[f"{split}_lengths"] = torch.from_numpy(made["lengths"][chosen])
         parts[f"{split}_speakers"] = tuple(made["speakers"][chosen].tolist())
     return AudioData(
-        **parts, sample_rate=SAMPLE_RATE,
+        **parts, classes=CLASSES, sample_rate=SAMPLE_RATE,
         source="синтетические данные: произнесённые цифры (lecture21.data.synthetic_audio)",
         synthetic=True, notice=notice,
     )

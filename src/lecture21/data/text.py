@@ -28,9 +28,11 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import torch
+
+from lecture21.data.base import Dataset
 
 #: The sentence of the slide "CNN для текста".
 SLIDE_SENTENCE = (
@@ -96,21 +98,14 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
-class NgramTask:
-    """The generated n-gram task: padded ids ``(N, L)``, labels ``(N,)``, and the sentences."""
+class NgramTask(Dataset):
+    """The generated n-gram task: padded ids ``(N, L)`` (``train_x``), labels ``(N,)``, and
+    the sentences."""
 
-    train_ids: torch.Tensor
-    train_labels: torch.Tensor
-    test_ids: torch.Tensor
-    test_labels: torch.Tensor
+    _: KW_ONLY
     train_sentences: tuple[tuple[str, ...], ...]
     test_sentences: tuple[tuple[str, ...], ...]
     vocab: Vocabulary
-    classes: tuple[str, ...] = NGRAM_CLASSES
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
 
 
 def ngram_label(tokens: Sequence[str]) -> int:
@@ -153,10 +148,11 @@ def make_ngram_task(train_size: int = 4000, test_size: int = 1000, seed: int = 0
     for split, size in (("train", train_size), ("test", test_size)):
         drawn = [make_sentence(rng) for _ in range(size)]
         sentences = tuple(tuple(words) for words, _ in drawn)
-        parts[f"{split}_ids"] = vocab.encode_batch(sentences, min_length)
-        parts[f"{split}_labels"] = torch.tensor([label for _, label in drawn])
+        parts[f"{split}_x"] = vocab.encode_batch(sentences, min_length)
+        parts[f"{split}_y"] = torch.tensor([label for _, label in drawn])
         parts[f"{split}_sentences"] = sentences
-    return NgramTask(**parts, vocab=vocab)
+    return NgramTask(**parts, classes=NGRAM_CLASSES, vocab=vocab,
+                     source=f"сгенерированные отзывы (seed {seed})")
 
 
 def bag_of_words_accuracy(task: NgramTask) -> float:
@@ -173,10 +169,10 @@ def bag_of_words_accuracy(task: NgramTask) -> float:
         return adjective, tokens.count(NEGATION), tokens.count(INTENSIFIER)
 
     votes: dict[tuple[str, int, int], list[int]] = {}
-    for tokens, label in zip(task.train_sentences, task.train_labels.tolist()):
+    for tokens, label in zip(task.train_sentences, task.train_y.tolist()):
         votes.setdefault(key(tokens), [0, 0])[label] += 1
     correct = 0
-    for tokens, label in zip(task.test_sentences, task.test_labels.tolist()):
+    for tokens, label in zip(task.test_sentences, task.test_y.tolist()):
         counts = votes.get(key(tokens), [1, 0])
         correct += int(int(counts[1] > counts[0]) == label)
     return correct / len(task.test_sentences)

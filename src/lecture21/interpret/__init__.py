@@ -2,12 +2,16 @@
 
 Every function takes a model and a batch ``x`` (B, C, H, W); ``target`` is a class index or a
 LongTensor of B of them; ``layer`` is a module or its dotted name. Hooks are removed and the
-model's mode and ``requires_grad`` flags restored on return, also after an error.
+model's mode and ``requires_grad`` flags restored on return, also after an error. Every map is
+returned detached, on the CPU; ``cam`` and ``grad_cam`` give it at the layer's resolution unless
+``upsample=True``; the order of arguments is always ``(model, x, target, ..., layer)`` where a
+method has them (``effective_receptive_field(model, x, layer)``).
 """
 
+from lecture21.helpers import minmax
 from lecture21.interpret.cam import cam, cam_and_logits
 from lecture21.interpret.class_model import class_model
-from lecture21.interpret.gradcam import grad_cam, guided_grad_cam, minmax
+from lecture21.interpret.gradcam import grad_cam, guided_grad_cam
 from lecture21.interpret.gradients import deconvnet, guided_backprop, saliency
 from lecture21.interpret.hooks import capture, explaining
 from lecture21.interpret.occlusion import occlusion

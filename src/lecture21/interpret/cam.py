@@ -73,10 +73,11 @@ def cam(
     target: int | torch.Tensor,
     layer: nn.Module | str,
     fc: nn.Linear | str | None = None,
-    upsample: bool = True,
+    upsample: bool = False,
 ) -> torch.Tensor:
-    """Class activation maps ``(B, H, W)``, bilinearly upsampled to the input's size (as in the
-    paper) unless ``upsample=False``. Values are the raw ``M_c``: not clipped, not normalised."""
+    """Class activation maps ``(B, h, w)`` at the layer's resolution, on the CPU; with
+    ``upsample=True`` bilinearly resized to the input's size (as in the paper), like
+    :func:`grad_cam`. Values are the raw ``M_c``: not clipped, not normalised."""
     maps, _ = cam_and_logits(model, x, target, layer, fc)
     if upsample:
         maps = F.interpolate(maps[:, None], size=x.shape[-2:], mode="bilinear",

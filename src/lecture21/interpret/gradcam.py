@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lecture21.helpers import minmax
 from lecture21.interpret.gradients import class_scores, guided_backprop
 from lecture21.interpret.hooks import (
     capture,
@@ -58,7 +59,8 @@ def grad_cam(
     layer: nn.Module | str,
     upsample: bool = False,
 ) -> torch.Tensor:
-    """Grad-CAM maps (B, h, w) at the layer's resolution, ReLU applied, not normalised.
+    """Grad-CAM maps (B, h, w) at the layer's resolution, ReLU applied, not normalised, on the
+    CPU (the package's convention for every map).
 
     With ``upsample=True`` the maps are resized bilinearly to the input's (H, W). Equal to
     captum's ``LayerGradCam(model, layer).attribute(x, target, relu_attributions=True)``.
@@ -69,16 +71,7 @@ def grad_cam(
     if upsample:
         cam = F.interpolate(cam[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)
         cam = cam[:, 0]
-    return cam
-
-
-def minmax(maps: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
-    """Each map (B, ...) scaled to [0, 1] by its own minimum and maximum."""
-    flat = maps.flatten(1)
-    low = flat.min(1).values.view(-1, *[1] * (maps.ndim - 1))
-    shifted = maps - low
-    high = shifted.flatten(1).max(1).values.view(-1, *[1] * (maps.ndim - 1))
-    return shifted / (high + eps)
+    return cam.detach().cpu()
 
 
 def guided_grad_cam(

@@ -50,7 +50,7 @@ def input_gradient(
         x = x.detach().to(model_device(model)).requires_grad_(True)
         scores = class_scores(model, x, target)
         (grad,) = torch.autograd.grad(scores.sum(), x)
-    return grad
+    return grad.detach().cpu()
 
 
 def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
@@ -103,7 +103,7 @@ def _modified_gradient(
                 "deconvnet are defined only for ReLU networks"
             )
         (grad,) = torch.autograd.grad(scores.sum(), x)
-    return grad
+    return grad.detach().cpu()
 
 
 def guided_backprop(

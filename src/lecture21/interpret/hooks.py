@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from lecture21.helpers import eval_mode, model_device  # noqa: F401 (model_device: re-exported)
+
 __all__ = [
     "Captured",
     "ReluOverride",
@@ -30,13 +32,6 @@ __all__ = [
     "model_device",
     "resolve_layer",
 ]
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """The device of the model's first parameter or buffer (the CPU for a parameterless one)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 def check_batch(x: object) -> torch.Tensor:
@@ -95,18 +90,15 @@ def explaining(model: nn.Module) -> Iterator[nn.Module]:
     Eval mode matters: batch norm must use its running statistics so that each sample of a
     batch is explained on its own (per-sample targets would otherwise mix).
     """
-    modes = [(m, m.training) for m in model.modules()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
-    try:
-        model.eval()
-        for p, _ in flags:
-            p.requires_grad_(False)
-        yield model
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        for m, mode in modes:
-            m.training = mode
+    with eval_mode(model):
+        try:
+            for p, _ in flags:
+                p.requires_grad_(False)
+            yield model
+        finally:
+            for p, flag in flags:
+                p.requires_grad_(flag)
 
 
 @dataclass

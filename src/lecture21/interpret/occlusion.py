@@ -76,4 +76,4 @@ def occlusion(
             score = model(occluded).gather(1, target[image][:, None])[:, 0]
             drop = (base[image] - score)[:, None, None] * masks[position]
             maps.index_add_(0, image, drop)
-    return maps / counts
+    return (maps / counts).detach().cpu()

@@ -89,7 +89,7 @@ def receptive_field(model: nn.Module, layer: nn.Module | str) -> ReceptiveField:
 
 
 def effective_receptive_field(
-    model: nn.Module, layer: nn.Module | str, x: torch.Tensor
+    model: nn.Module, x: torch.Tensor, layer: nn.Module | str
 ) -> torch.Tensor:
     """|d(centre unit of ``layer``, summed over channels) / d input|, averaged over the batch.
 
@@ -106,4 +106,4 @@ def effective_receptive_field(
             raise ValueError(f"layer {layer!r} has no spatial output (B, K, h, w)")
         centre = out[:, :, out.shape[2] // 2, out.shape[3] // 2].sum()
         (grad,) = torch.autograd.grad(centre, x)
-    return grad.abs().sum(1).mean(0)
+    return grad.abs().sum(1).mean(0).detach().cpu()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lecture21.helpers import minmax
 from lecture21.interpret.hooks import capture, check_batch, explaining, model_device, resolve_layer
 
 __all__ = ["activations", "first_layer_filters", "strongest_channels"]
@@ -26,9 +27,7 @@ def first_layer_filters(model: nn.Module) -> torch.Tensor:
     if conv.in_channels != 3:
         raise ValueError(f"the first Conv2d must take 3 colour channels, got {conv.in_channels}")
     w = conv.weight.detach().cpu().float()
-    low = w.amin(dim=(1, 2, 3), keepdim=True)
-    high = w.amax(dim=(1, 2, 3), keepdim=True)
-    return ((w - low) / (high - low).clamp_min(1e-12)).permute(0, 2, 3, 1)
+    return minmax(w, eps=1e-12).permute(0, 2, 3, 1)
 
 
 def activations(

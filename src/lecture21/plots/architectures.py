@@ -11,6 +11,8 @@ import torch
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from torch import nn
 
+from lecture21.measure import layer_shapes
+
 __all__ = [
     "FIGURES",
     "alexnet_groups",
@@ -20,37 +22,12 @@ __all__ = [
     "googlenet_structure",
     "ilsvrc_errors",
     "inception_block",
-    "layer_shapes",
     "lenet_structure",
     "vgg_configurations",
 ]
 
 _COLOURS = {"conv": "#4c72b0", "pool": "#dd8452", "fc": "#55a868", "norm": "#c44e52",
             "other": "#8172b2", "input": "#937860"}
-
-
-def layer_shapes(
-    model: nn.Module, input_shape: tuple[int, ...], layers: Sequence[str]
-) -> list[tuple[int, ...]]:
-    """Output shapes (without the batch) of the named submodules for one zero input."""
-    shapes: dict[str, tuple[int, ...]] = {}
-
-    def recorder(name: str):
-        def hook(module, inputs, output) -> None:  # returns None: the output is kept
-            shapes.setdefault(name, tuple(output.shape[1:]))
-
-        return hook
-
-    handles = [model.get_submodule(name).register_forward_hook(recorder(name)) for name in layers]
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return [shapes[name] for name in layers]
 
 
 def _box(ax, x, y, w, h, text, kind, fontsize=8):

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from lecture21.helpers import minmax
+
 __all__ = ["attribution_image", "deletion_curves", "method_grid", "overlay"]
 
 
@@ -22,8 +24,8 @@ def _rgb(image) -> np.ndarray:
 
 
 def _scaled(m: np.ndarray) -> np.ndarray:
-    low, high = m.min(), m.max()
-    return (m - low) / (high - low) if high > low else np.zeros_like(m)
+    """``m`` scaled to [0, 1] by its minimum and maximum (zeros where it is constant)."""
+    return minmax(torch.as_tensor(m)[None])[0].numpy()
 
 
 def overlay(ax: plt.Axes, image, heat, alpha: float = 0.5, cmap: str = "jet") -> None:

@@ -173,7 +173,7 @@ def plot_mel_filterbank(bank, sample_rate: int, title: str | None = None) -> plt
 
 
 def _slide_convolution_figure() -> plt.Figure:
-    from lecture21.models.text_cnn import slide_example
+    from lecture21.text import slide_example
 
     example = slide_example()
     maps = example.model.feature_maps(example.ids, activate=False)[0][0].detach()

@@ -37,7 +37,7 @@ __all__ = [
     "network_available",
     "pytorchcv_pretrained",
     "read_state_dict",
-    "timm_cache",
+    "stored_file",
     "timm_pretrained",
     "torchvision_state_dict",
     "unavailable",
@@ -138,49 +138,17 @@ def _hub_offline_as_env_says() -> Iterator[None]:
         yield
 
 
-def _hub_cached(repo: str, filenames: tuple[str, ...], cache_dir: Path | None) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    return any(
-        isinstance(try_to_load_from_cache(repo, name, cache_dir=cache_dir), str)
-        for name in filenames
-    )
-
-
-def timm_cache(tag: str) -> str | None:
-    """Where timm finds ``tag``'s weights without a network: ``"folder"`` (the weights folder),
-    ``"default"`` (timm's own caches), or ``None`` where there is no copy."""
-    import timm.models
-
-    cfg = timm.models.get_pretrained_cfg(tag)
-    if cfg is None:
-        raise ValueError(f"tag must name timm pretrained weights, got {tag!r}")
-    folder = weights_dir()
-    if cfg.hf_hub_id:
-        names = (cfg.hf_hub_filename,) if cfg.hf_hub_filename else (
-            "model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
-        if _hub_cached(cfg.hf_hub_id, names, folder):
-            return "folder"
-        if _hub_cached(cfg.hf_hub_id, names, None):
-            return "default"
-    if cfg.url:
-        file = cfg.url.rsplit("/", 1)[-1]
-        if (folder / file).is_file():
-            return "folder"
-        if (Path(torch.hub.get_dir()) / "checkpoints" / file).is_file():
-            return "default"
-    return None
-
-
 def timm_pretrained(tag: str, **kwargs) -> nn.Module:
     """timm's model ``tag`` with its pretrained weights from a cache, or downloaded into the
     weights folder; :class:`WeightsUnavailable` at once when neither is possible."""
     import timm
 
-    found = timm_cache(tag)
+    found = stored_file("timm", tag)
     if found is None and not network_available():
         raise unavailable(f"timm '{tag}'")
-    cache_dir = None if found == "default" else weights_dir()
+    # timm's own caches unless the copy is in the weights folder (or must be downloaded there)
+    in_folder = found is None or found.is_relative_to(weights_dir())
+    cache_dir = weights_dir() if in_folder else None
     try:
         with _hub_offline_as_env_says():
             return timm.create_model(tag, pretrained=True, cache_dir=cache_dir, **kwargs)
@@ -193,11 +161,10 @@ def torchvision_state_dict(weights: str) -> dict[str, torch.Tensor]:
     torch.hub's cache, else downloaded into the weights folder."""
     import torchvision
 
+    found = stored_file("torchvision", weights)
+    if found is not None:
+        return read_state_dict(found)
     url = torchvision.models.get_weight(weights).url
-    file = url.rsplit("/", 1)[-1]
-    for folder in (weights_dir(), Path(torch.hub.get_dir()) / "checkpoints"):
-        if (folder / file).is_file():
-            return read_state_dict(folder / file)
     if not network_available():
         raise unavailable(f"torchvision '{weights}'")
     try:
@@ -214,10 +181,42 @@ def pytorchcv_pretrained(name: str, **build) -> nn.Module:
     layout, ``<name>-<error>-<hash>.pth``) or downloaded there."""
     from pytorchcv.model_provider import get_model
 
-    folder = weights_dir()
-    if not any(folder.glob(f"{name}-*.pth")) and not network_available():
+    if stored_file("pytorchcv", name) is None and not network_available():
         raise unavailable(f"pytorchcv '{name}'")
     try:
-        return get_model(name, pretrained=True, root=str(folder), **build)
+        return get_model(name, pretrained=True, root=str(weights_dir()), **build)
     except (OSError, RuntimeError) as error:
         raise unavailable(f"pytorchcv '{name}'", type(error).__name__) from error
+
+
+def stored_file(source: str, weights: str) -> Path | None:
+    """The file that holds ``weights`` of ``source`` without a network, if there is one: in
+    the weights folder first, then in the libraries' own caches."""
+    folder = weights_dir()
+    if source == "pytorchcv":
+        return next(iter(sorted(folder.glob(f"{weights}-*.pth"))), None)
+    if source == "torchvision":
+        import torchvision
+
+        file = torchvision.models.get_weight(weights).url.rsplit("/", 1)[-1]
+        candidates = [folder / file, Path(torch.hub.get_dir()) / "checkpoints" / file]
+        return next((c for c in candidates if c.is_file()), None)
+    import timm.models
+    from huggingface_hub import try_to_load_from_cache
+
+    cfg = timm.models.get_pretrained_cfg(weights)
+    if cfg is None:
+        raise ValueError(f"weights must name timm pretrained weights, got {weights!r}")
+    if cfg.hf_hub_id:
+        names = (cfg.hf_hub_filename,) if cfg.hf_hub_filename else (
+            "model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+        for cache_dir in (folder, None):
+            for name in names:
+                found = try_to_load_from_cache(cfg.hf_hub_id, name, cache_dir=cache_dir)
+                if isinstance(found, str):
+                    return Path(found)
+    if cfg.url:
+        file = cfg.url.rsplit("/", 1)[-1]
+        candidates = [folder / file, Path(torch.hub.get_dir()) / "checkpoints" / file]
+        return next((c for c in candidates if c.is_file()), None)
+    return None

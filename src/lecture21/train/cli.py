@@ -53,7 +53,7 @@ def results_line(result, name: str, parameters: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from lecture21.data import load_cifar10
-    from lecture21.train.engine import HyperParams, fit
+    from lecture21.train import HyperParams, fit
 
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         device = get_device(args.device)
         overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                        ("lr", args.lr)) if v is not None}
-        hp = HyperParams.for_profile(profile, model=args.model, seed=args.seed,
+        hp = HyperParams.for_profile(profile, recipe=args.model, seed=args.seed,
                                      compile=args.compile, **overrides)
         data = load_cifar10()
         if data.notice:
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         result = fit(model, data, hp, device=device, progress=not args.no_progress,
                      checkpoint_path=checkpoint)
         line = results_line(result, args.model, count_parameters(model))
-        line += f" profile={profile.name} train_images={len(data.train_images)}"
+        line += f" profile={profile.name} train_images={len(data.train_x)}"
         line += f" data={'synthetic' if data.synthetic else 'cifar10'}"
         print(line)
         if args.out is not None:

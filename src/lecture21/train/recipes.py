@@ -1,0 +1,165 @@
+"""Hyperparameters of a run and the recipe of each model.
+
+:class:`HyperParams` holds every hyperparameter of a run; :meth:`HyperParams.for_profile` gives
+the defaults of a profile, then a model's :class:`Recipe`, then explicit overrides. A recipe's
+learning rate is stated for its ``lr_batch_size``; another batch size scales it linearly
+(Goyal et al., 2017).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from lecture21.config import Profile, get_profile
+
+__all__ = ["RECIPES", "HyperParams", "Recipe", "recipe_for"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model trains: its peak ``lr`` as stated for ``lr_batch_size`` images per step,
+    other hyperparameters (``hp``: any :class:`HyperParams` field), model ``options`` (a width),
+    and per profile (``profiles["quick"]``) changes of all of these plus the training subset
+    (``train_size`` / ``test_size``; ``None`` is the whole split)."""
+
+    lr: float | None = None
+    lr_batch_size: int = 128
+    hp: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    profiles: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not isinstance(self.lr_batch_size, int) or self.lr_batch_size < 1:
+            raise ValueError(f"lr_batch_size must be a positive int, got {self.lr_batch_size!r}")
+        allowed = {f.name for f in fields(HyperParams)}
+        for where, values in (("hp", self.hp), *((f"profiles[{p!r}]", v)
+                                                  for p, v in self.profiles.items())):
+            extra = {"lr", "lr_batch_size", "options", "train_size", "test_size"}
+            unknown = sorted(set(values) - allowed - (extra if where != "hp" else set()))
+            if unknown:
+                raise ValueError(f"recipe {where} has unknown key(s) {', '.join(unknown)}")
+
+    def for_profile(self, profile: str) -> Recipe:
+        """This recipe with the changes of ``profile`` applied (no per-profile entries left)."""
+        changes = dict(self.profiles.get(profile, {}))
+        hp = {k: v for k, v in changes.items()
+              if k not in {"lr", "lr_batch_size", "options", "train_size", "test_size"}}
+        sizes = {k: changes[k] for k in ("train_size", "test_size") if k in changes}
+        return Recipe(
+            changes.get("lr", self.lr), changes.get("lr_batch_size", self.lr_batch_size),
+            {**self.hp, **hp}, {**self.options, **changes.get("options", {})},
+            {profile: sizes} if sizes else {},
+        )
+
+    def sizes(self, profile: Profile) -> tuple[int | None, int | None]:
+        """The training and test subset sizes of ``profile`` (the profile's own by default)."""
+        changes = self.profiles.get(profile.name, {})
+        return (changes.get("train_size", profile.train_size),
+                changes.get("test_size", profile.test_size))
+
+
+@dataclass(frozen=True)
+class HyperParams:
+    """Every hyperparameter of a run; :meth:`for_profile` gives the defaults of a profile.
+
+    ``lr`` is the peak learning rate, reached after ``warmup_fraction`` of the steps (linear
+    warmup from zero), then decayed to zero (``decay``: ``"linear"`` or ``"cosine"``).
+    ``crop_padding`` pixels of zero padding for the random crop (0: no crop), ``flip``: random
+    horizontal flips, ``cutout``: side of the Cutout square (0: none), ``tta_flip``: evaluate on
+    the image and its mirror image. ``eval_every`` epochs the test set is evaluated (the last
+    epoch always is).
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    warmup_fraction: float = 0.2
+    decay: str = "linear"
+    crop_padding: int = 4
+    flip: bool = True
+    cutout: int = 0
+    tta_flip: bool = True
+    compile: bool = False
+    eval_every: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size,
+                    "eval_every": self.eval_every}
+        for name, value in positive.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("crop_padding", "cutout", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}")
+        if self.decay not in ("linear", "cosine"):
+            raise ValueError(f"decay must be 'linear' or 'cosine', got {self.decay!r}")
+
+    @classmethod
+    def for_profile(
+        cls, profile: Profile | str | None = None, recipe: str | Recipe | None = None,
+        **overrides,
+    ) -> HyperParams:
+        """Defaults for a profile (``None``: the current one), a recipe, then overrides.
+
+        The profile gives ``epochs`` and ``batch_size``; the recipe (a model name of
+        :data:`RECIPES`, or a :class:`Recipe`) its hyperparameters and its learning rate,
+        scaled linearly from ``lr_batch_size`` to the batch size used; ``overrides`` win.
+        """
+        if not isinstance(profile, Profile):
+            profile = get_profile(profile)
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}")
+        chosen = recipe_for(recipe).for_profile(profile.name)
+        values: dict = {"epochs": profile.epochs, "batch_size": profile.batch_size}
+        values.update(chosen.hp)
+        values.update(overrides)
+        if chosen.lr is not None and "lr" not in overrides:
+            values["lr"] = chosen.lr * values["batch_size"] / chosen.lr_batch_size
+        return cls(**values)
+
+    def replace(self, **changes) -> HyperParams:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+
+#: One recipe per model that differs from the defaults of :class:`HyperParams`.
+RECIPES: dict[str, Recipe] = {
+    # Page's DAWNBench ResNet-9: batch 512, peak lr 0.4, label smoothing 0.2, weight decay 5e-4.
+    "resnet9": Recipe(lr=0.4, lr_batch_size=512,
+                      hp={"label_smoothing": 0.2, "weight_decay": 5e-4}),
+    # ResNet-18 on CIFAR-10 (kuangliu/pytorch-cifar style): lr 0.1 at batch 128.
+    "resnet18": Recipe(lr=0.1, lr_batch_size=128, hp={"weight_decay": 5e-4}),
+}
+
+
+def recipe_for(recipe: str | Recipe | None) -> Recipe:
+    """``recipe`` itself, the recipe of a model name (the empty recipe for a model without one),
+    or the empty recipe for ``None``."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if recipe is None:
+        return Recipe()
+    if not isinstance(recipe, str):
+        raise ValueError(f"recipe must be a model name or a Recipe, got {type(recipe).__name__}")
+    return RECIPES.get(recipe, Recipe())
