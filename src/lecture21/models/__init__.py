@@ -3,11 +3,16 @@
 from lecture21.models import (  # noqa: F401  (importing a family's file registers its models)
     alexnet,
     audio_cnn,
+    densenet,
     googlenet,
     lenet,
+    mobilenet,
     resnet,
     resnet9,
+    shufflenet,
     simple_cnn,
+    squeezenet,
+    squeezenext,
     text_cnn,
     vgg,
 )

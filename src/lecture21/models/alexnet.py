@@ -39,6 +39,7 @@ class ConvSpec:
     groups: int = 1
     lrn: bool = False
     pool: tuple[int, int, int] | None = None  # (kernel, stride, padding) of the max pooling
+    ceil_mode: bool = False  # the pooling rounds the map size up (Caffe's convention)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class AlexNetConfig:
     dropout: float = 0.5
     image_size: int = 224
     adaptive_pool: int | None = None  # torchvision's AdaptiveAvgPool2d((6, 6))
+    lrn_alpha: float = 1e-4  # the paper's LRN alpha (pytorchcv's ZFNet: 2e-5, see zfnet())
 
 
 def paper_alexnet() -> AlexNetConfig:
@@ -119,7 +121,7 @@ class LocalResponseNorm(nn.LocalResponseNorm):
 class ConvLayer(nn.Sequential):
     """Convolution, ReLU, then (optionally) local response normalisation and max pooling."""
 
-    def __init__(self, in_channels: int, spec: ConvSpec) -> None:
+    def __init__(self, in_channels: int, spec: ConvSpec, lrn_alpha: float = 1e-4) -> None:
         layers: OrderedDict[str, nn.Module] = OrderedDict(
             conv=nn.Conv2d(
                 in_channels, spec.out_channels, spec.kernel, spec.stride, spec.padding,
@@ -128,9 +130,9 @@ class ConvLayer(nn.Sequential):
             relu=nn.ReLU(inplace=True),
         )
         if spec.lrn:
-            layers["lrn"] = LocalResponseNorm()
+            layers["lrn"] = LocalResponseNorm(alpha=lrn_alpha)
         if spec.pool is not None:
-            layers["pool"] = nn.MaxPool2d(*spec.pool)
+            layers["pool"] = nn.MaxPool2d(*spec.pool, ceil_mode=spec.ceil_mode)
         super().__init__(layers)
 
 
@@ -147,7 +149,7 @@ class AlexNet(nn.Module):
         for i, spec in enumerate(config.convs, start=1):
             if channels % spec.groups or spec.out_channels % spec.groups:
                 raise ValueError(f"conv{i}: channels must divide into groups={spec.groups}")
-            layers[f"conv{i}"] = ConvLayer(channels, spec)
+            layers[f"conv{i}"] = ConvLayer(channels, spec, config.lrn_alpha)
             channels = spec.out_channels
         self.features = nn.Sequential(layers)
         if config.adaptive_pool:
@@ -175,7 +177,8 @@ class AlexNet(nn.Module):
             side = (side + 2 * spec.padding - spec.kernel) // spec.stride + 1
             if spec.pool is not None:
                 kernel, stride, padding = spec.pool
-                side = (side + 2 * padding - kernel) // stride + 1
+                span = side + 2 * padding - kernel
+                side = -(-span // stride) + 1 if spec.ceil_mode else span // stride + 1
         if side < 1:
             raise ValueError(f"image_size {image_size} is too small for this network")
         return side
@@ -256,7 +259,23 @@ def alexnet(
     return AlexNet(config, num_classes)
 
 
-@register("zfnet", variants=("cifar", "imagenet"))
+def options_from_pytorchcv(reference: nn.Module) -> dict:
+    """Our options for pytorchcv's ``zfnet`` / ``zfnetb``, read from the instance: the five
+    widths and the Caffe-style pooling (3x3/2, no padding, rounding up). Its LRN is
+    ``F.local_response_norm(x, size=5, k=2.0)`` in the forward code, with torch's default alpha
+    1e-4 that torch divides by the size: 2e-5 in the paper's formula."""
+    convs = [m for m in reference.features.modules() if isinstance(m, nn.Conv2d)]
+    pools = [m for m in reference.features.modules() if isinstance(m, nn.MaxPool2d)]
+    return {
+        "widths": tuple(c.out_channels for c in convs),
+        "ceil_mode": all(p.ceil_mode and p.padding == 0 for p in pools),
+        "lrn_alpha": 1e-4 / 5,
+    }
+
+
+@register("zfnet", variants=("cifar", "imagenet"), references=(
+    Reference("pytorchcv", "zfnet", options=options_from_pytorchcv),
+))
 def zfnet(
     variant: str = "cifar",
     num_classes: int = 10,
@@ -264,9 +283,26 @@ def zfnet(
     lrn: bool | None = None,
     dropout: float = 0.5,
     hidden: int | None = None,
+    widths: tuple[int, ...] | None = None,
+    lrn_alpha: float = 1e-4,
+    ceil_mode: bool = False,
 ) -> ZFNet:
-    """ZFNet; the cifar variant is built like AlexNet's (see :func:`cifar_config`)."""
+    """ZFNet; the cifar variant is built like AlexNet's (see :func:`cifar_config`).
+
+    ``widths=(96, 256, 512, 1024, 512)`` is the wider model of the paper's Table 2 (pytorchcv's
+    ``zfnetb``). pytorchcv's port of ZFNet pools 3x3/2 without padding, rounding up
+    (``ceil_mode=True``: the same 55, 13, 6 maps, other windows), and its LRN uses torch's
+    default alpha, which torch divides by the size 5 (``lrn_alpha=2e-5`` in the paper's formula).
+    """
+    if not lrn_alpha > 0:
+        raise ValueError(f"lrn_alpha must be positive, got {lrn_alpha!r}")
     config = _configure(
-        paper_zfnet(), variant, width, None, None, lrn, None, dropout, hidden, first_kernel=3
+        paper_zfnet(), variant, width, widths, None, lrn, None, dropout, hidden, first_kernel=3
     )
-    return ZFNet(config, num_classes)
+    convs = config.convs
+    if ceil_mode:
+        convs = tuple(
+            replace(c, pool=(c.pool[0], c.pool[1], 0), ceil_mode=True) if c.pool else c
+            for c in convs
+        )
+    return ZFNet(replace(config, convs=convs, lrn_alpha=lrn_alpha), num_classes)

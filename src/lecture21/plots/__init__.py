@@ -9,11 +9,15 @@ from lecture21.plots.architectures import *  # noqa: F403
 from lecture21.plots.architectures import __all__ as _architectures
 from lecture21.plots.base import *  # noqa: F403
 from lecture21.plots.base import __all__ as _base
+from lecture21.plots.densenet import *  # noqa: F403
+from lecture21.plots.densenet import __all__ as _densenet
 from lecture21.plots.interpret import *  # noqa: F403
 from lecture21.plots.interpret import __all__ as _interpret
+from lecture21.plots.mobile import *  # noqa: F403
+from lecture21.plots.mobile import __all__ as _mobile
 from lecture21.plots.signals import *  # noqa: F403
 from lecture21.plots.signals import __all__ as _signals
 from lecture21.plots.training import *  # noqa: F403
 from lecture21.plots.training import __all__ as _training
 
-__all__ = [*_architectures, *_base, *_interpret, *_signals, *_training]
+__all__ = [*_architectures, *_base, *_densenet, *_interpret, *_mobile, *_signals, *_training]

@@ -89,7 +89,9 @@ def load(
         instance, preprocessing = timm_model(reference.weights, weights_path=local, **build)
     elif local is not None:
         state = files.read_state_dict(local)
-        instance = build_filled(lambda: reference_model(name, source=reference.source), state)
+        instance = build_filled(
+            lambda: reference_model(name, source=reference.source), state, reference.rename
+        )
     else:
         instance = reference_model(name, source=reference.source, pretrained=True)
     if reference.source == "torchvision":

@@ -88,15 +88,23 @@ def reference_model(
     if reference.weights is None:
         raise ValueError(f"the torchvision reference of {name!r} declares no weights")
     state = files.torchvision_state_dict(reference.weights)
-    return build_filled(lambda: builder(weights=None, **kwargs), state).eval()
+    return build_filled(lambda: builder(weights=None, **kwargs), state, reference.rename).eval()
 
 
-def build_filled(build: Callable[[], nn.Module], state: dict[str, torch.Tensor]) -> nn.Module:
+def build_filled(
+    build: Callable[[], nn.Module], state: dict[str, torch.Tensor],
+    rename: tuple[tuple[str, str], ...] = (),
+) -> nn.Module:
     """``build()`` on the meta device (no time spent initialising), filled with ``state`` by
     name (strict, ``assign=True``). A model with tensors the state does not hold (non-persistent
-    buffers) is built for real and loaded instead."""
+    buffers) is built for real and loaded instead.
+
+    A weights file whose keys are not the model's is read through ``rename`` first: torchvision's
+    DenseNet files keep the LuaTorch names ``norm.1``, which its own loader renames too."""
     with torch.device("meta"):
         model = build()
+    if rename and set(state) != set(model.state_dict()):
+        state = _renamed(state, rename)
     model.load_state_dict(state, strict=True, assign=True)
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         model = build()
