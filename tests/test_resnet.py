@@ -1,20 +1,107 @@
-"""ResNet-18 (both variants) and Page's ResNet-9, checked against torchvision and the papers."""
+"""The ImageNet ResNets (18 ... 152) and Page's ResNet-9, checked against torchvision, timm,
+pytorchcv and the papers."""
 
 from __future__ import annotations
 
 import pytest
+import timm
 import torch
 import torchvision
+from torch import nn
 
 from lecture21.measure import count_parameters
 from lecture21.models import available, create
-from lecture21.models.resnet import BasicBlock
+from lecture21.models.resnet import BasicBlock, Bottleneck, ZeroPadShortcut
+
+IMAGENET = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+#: Parameters of table 1's networks as the lecture and torchvision's documentation give them (M).
+PAPER_MILLIONS = {"resnet18": 11.7, "resnet34": 21.8, "resnet50": 25.5, "resnet101": 44.5,
+                  "resnet152": 60.2}
 
 torch.set_num_threads(1)
 
 
 def test_registered():
-    assert {"resnet18", "resnet9"} <= set(available())
+    assert {"resnet18", "resnet9", *IMAGENET} <= set(available())
+
+
+@pytest.mark.parametrize("name", IMAGENET)
+def test_imagenet_resnet_equals_torchvision(name):
+    """Same module names as torchvision's: its weights load by name, strictly."""
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, name)(weights=None).eval()
+    with torch.device("meta"):
+        ours = create(name, "imagenet")
+    ours.load_state_dict(reference.state_dict(), strict=True, assign=True)
+    ours.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+    count = count_parameters(ours)
+    assert count == count_parameters(reference)
+    # the paper's (lecture's) figure to 0.1 M: ResNet-50 has 25.56 M, the lecture says 25.5 M
+    assert abs(count / 1e6 - PAPER_MILLIONS[name]) < 0.1
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_imagenet_resnet_has_timms_names(name):
+    """timm's ResNet names its parameters and buffers as torchvision does, and so do we."""
+    with torch.device("meta"):
+        ours = create(name, "imagenet")
+        reference = timm.create_model(name)
+    theirs = {k: v.shape for k, v in reference.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == theirs
+
+
+def _pair_by_order(source: nn.Module, target: nn.Module) -> None:
+    """Copy ``source``'s state into ``target`` tensor by tensor in order, shapes checked."""
+    pairs = list(zip(source.state_dict().items(), target.state_dict().items(), strict=True))
+    for (key, value), (ours, mine) in pairs:
+        assert value.shape == mine.shape, f"{key} {tuple(value.shape)} vs {ours}"
+        mine.copy_(value)
+
+
+def test_paper_bottleneck_stride_on_1x1_equals_pytorchcv():
+    """The paper's ResNet-50 (stride on the first 1x1) is pytorchcv's ``resnet50``; torchvision
+    and timm ("v1.5") stride the 3x3: same parameters, different functions."""
+    from pytorchcv.model_provider import get_model
+
+    torch.manual_seed(0)
+    reference = get_model("resnet50", pretrained=False).eval()
+    ours = create("resnet50", "imagenet", stride_on_3x3=False).eval()
+    _pair_by_order(reference, ours)
+    first = ours.layer2[0]
+    assert first.conv1.stride == (2, 2) and first.conv2.stride == (1, 1)
+    x = torch.randn(1, 3, 224, 224)  # pytorchcv pools with a fixed 7x7 window
+    with torch.no_grad():
+        expected = reference(x)
+        scale = expected.abs().max()  # ~1e3: random weights, no residual scaling
+        # float32 summation order differs: compare at the outputs' scale
+        torch.testing.assert_close(ours(x) / scale, expected / scale, rtol=1e-5, atol=1e-5)
+        v15 = create("resnet50", "imagenet").eval()
+        v15.load_state_dict(ours.state_dict())
+        assert v15.layer2[0].conv2.stride == (2, 2)
+        small = torch.randn(1, 3, 64, 64)
+        assert not torch.allclose(v15(small), ours(small), rtol=1e-3)
+
+
+def test_bottleneck_layout():
+    block = Bottleneck(256, 128, stride=2).eval()  # first block of ResNet-50's conv3_x
+    assert [c.out_channels for c in (block.conv1, block.conv2, block.conv3)] == [128, 128, 512]
+    assert block(torch.randn(1, 256, 8, 8)).shape == (1, 512, 4, 4)
+    grouped = Bottleneck(256, 64, groups=32, base_width=4)  # ResNeXt-50's conv2_x block
+    assert grouped.conv2.groups == 32 and grouped.conv2.out_channels == 128
+    assert Bottleneck(256, 64).downsample is None
+
+
+def test_zero_pad_shortcut_is_option_a():
+    x = torch.randn(2, 4, 6, 6)
+    y = ZeroPadShortcut(4, 8, 2)(x)
+    assert y.shape == (2, 8, 3, 3)
+    torch.testing.assert_close(y[:, 2:6], x[:, :, ::2, ::2])
+    assert y[:, :2].abs().sum() == 0 and y[:, 6:].abs().sum() == 0
+    with pytest.raises(ValueError, match="out_channels"):
+        ZeroPadShortcut(8, 4, 1)
 
 
 def test_imagenet_resnet18_equals_torchvision_after_copying_weights():
@@ -63,3 +150,12 @@ def test_resnet9_matches_page():
     assert small(torch.randn(2, 3, 32, 32)).shape == (2, 3)
     with pytest.raises(ValueError, match="width"):
         create("resnet9", width=0)
+
+
+def test_bad_resnet_options_are_clear_errors():
+    with pytest.raises(ValueError, match="has no variant 'cifar'"):
+        create("resnet50")
+    with pytest.raises(ValueError, match="stochastic_depth|survival"):
+        create("resnet34", "imagenet", stochastic_depth=0.0)
+    with pytest.raises(ValueError, match="width"):
+        create("resnet18", width=0)

@@ -4,12 +4,16 @@ from lecture21.models import (  # noqa: F401  (importing a family's file registe
     alexnet,
     audio_cnn,
     googlenet,
+    highway,
     lenet,
     resnet,
     resnet9,
+    resnet_cifar,
+    resnext,
     simple_cnn,
     text_cnn,
     vgg,
+    xception,
 )
 from lecture21.models.registry import available, create, entry, register
 
