@@ -7,16 +7,19 @@ import pytest
 import timm
 import torch
 import torchvision
-from torch import nn
 
+from lecture21 import pretrained
 from lecture21.measure import count_parameters
-from lecture21.models import available, create
+from lecture21.models import available, create, entry
 from lecture21.models.resnet import BasicBlock, Bottleneck, ZeroPadShortcut
 
 IMAGENET = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 #: Parameters of table 1's networks as the lecture and torchvision's documentation give them (M).
 PAPER_MILLIONS = {"resnet18": 11.7, "resnet34": 21.8, "resnet50": 25.5, "resnet101": 44.5,
                   "resnet152": 60.2}
+#: What we (and torchvision) count.
+MEASURED = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+            "resnet101": 44_549_160, "resnet152": 60_192_808}
 
 torch.set_num_threads(1)
 
@@ -27,49 +30,42 @@ def test_registered():
 
 @pytest.mark.parametrize("name", IMAGENET)
 def test_imagenet_resnet_equals_torchvision(name):
-    """Same module names as torchvision's: its weights load by name, strictly."""
+    """Filled by name from a random torchvision reference: the same function and parameters."""
     torch.manual_seed(0)
-    reference = getattr(torchvision.models, name)(weights=None).eval()
-    with torch.device("meta"):
-        ours = create(name, "imagenet")
-    ours.load_state_dict(reference.state_dict(), strict=True, assign=True)
-    ours.eval()
+    reference = pretrained.reference_model(name, source="torchvision")
+    assert isinstance(reference, torchvision.models.ResNet)
+    ours = pretrained.from_reference(name, reference)
+    theirs = reference.state_dict()  # by name: ours holds the reference's very tensors
+    assert all(t.data_ptr() == theirs[k].data_ptr() for k, t in ours.state_dict().items())
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
     count = count_parameters(ours)
-    assert count == count_parameters(reference)
+    assert count == count_parameters(reference) == MEASURED[name]
     # the paper's (lecture's) figure to 0.1 M: ResNet-50 has 25.56 M, the lecture says 25.5 M
     assert abs(count / 1e6 - PAPER_MILLIONS[name]) < 0.1
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
-def test_imagenet_resnet_has_timms_names(name):
-    """timm's ResNet names its parameters and buffers as torchvision does, and so do we."""
-    with torch.device("meta"):
-        ours = create(name, "imagenet")
-        reference = timm.create_model(name)
-    theirs = {k: v.shape for k, v in reference.state_dict().items()}
-    assert {k: v.shape for k, v in ours.state_dict().items()} == theirs
-
-
-def _pair_by_order(source: nn.Module, target: nn.Module) -> None:
-    """Copy ``source``'s state into ``target`` tensor by tensor in order, shapes checked."""
-    pairs = list(zip(source.state_dict().items(), target.state_dict().items(), strict=True))
-    for (key, value), (ours, mine) in pairs:
-        assert value.shape == mine.shape, f"{key} {tuple(value.shape)} vs {ours}"
-        mine.copy_(value)
+def test_imagenet_resnet_equals_timm(name):
+    """timm's ResNet names its tensors as torchvision does: its weights load by name too."""
+    torch.manual_seed(0)
+    reference = pretrained.reference_model(name, source="timm")
+    assert isinstance(reference, timm.models.ResNet)
+    ours = pretrained.from_reference(name, reference)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+    assert count_parameters(ours) == count_parameters(reference)
 
 
 def test_paper_bottleneck_stride_on_1x1_equals_pytorchcv():
     """The paper's ResNet-50 (stride on the first 1x1) is pytorchcv's ``resnet50``; torchvision
-    and timm ("v1.5") stride the 3x3: same parameters, different functions."""
-    from pytorchcv.model_provider import get_model
-
+    and timm ("v1.5") stride the 3x3: same parameters, different functions. pytorchcv's names
+    differ: the layers are paired in order (conv, BN, ... checked kind by kind)."""
     torch.manual_seed(0)
-    reference = get_model("resnet50", pretrained=False).eval()
-    ours = create("resnet50", "imagenet", stride_on_3x3=False).eval()
-    _pair_by_order(reference, ours)
+    reference = pretrained.reference_model("resnet50", source="pytorchcv")
+    ours = pretrained.from_reference("resnet50", reference)
     first = ours.layer2[0]
     assert first.conv1.stride == (2, 2) and first.conv2.stride == (1, 1)
     x = torch.randn(1, 3, 224, 224)  # pytorchcv pools with a fixed 7x7 window
@@ -78,11 +74,25 @@ def test_paper_bottleneck_stride_on_1x1_equals_pytorchcv():
         scale = expected.abs().max()  # ~1e3: random weights, no residual scaling
         # float32 summation order differs: compare at the outputs' scale
         torch.testing.assert_close(ours(x) / scale, expected / scale, rtol=1e-5, atol=1e-5)
-        v15 = create("resnet50", "imagenet").eval()
-        v15.load_state_dict(ours.state_dict())
+        with torch.device("meta"):
+            v15 = create("resnet50", "imagenet")
+        v15.load_state_dict(ours.state_dict(), assign=True)
         assert v15.layer2[0].conv2.stride == (2, 2)
         small = torch.randn(1, 3, 64, 64)
-        assert not torch.allclose(v15(small), ours(small), rtol=1e-3)
+        assert not torch.allclose(v15.eval()(small), ours(small), rtol=1e-3)
+
+
+def test_references_are_declared():
+    for name in IMAGENET:
+        found = entry(name).references
+        assert [r.source for r in found][:2] == ["torchvision", "timm"]
+        assert entry(name).reference().weights == (
+            f"{name.replace('resnet', 'ResNet')}_Weights.IMAGENET1K_V1")
+        assert found[1].weights == f"{name}.tv_in1k"
+    with torch.device("meta"):
+        wrong = torchvision.models.resnet101()
+    with pytest.raises(ValueError, match=r"resnet50's stages \(3, 4, 6, 3\)"):
+        entry("resnet50").reference().options(wrong)
 
 
 def test_bottleneck_layout():
@@ -102,16 +112,6 @@ def test_zero_pad_shortcut_is_option_a():
     assert y[:, :2].abs().sum() == 0 and y[:, 6:].abs().sum() == 0
     with pytest.raises(ValueError, match="out_channels"):
         ZeroPadShortcut(8, 4, 1)
-
-
-def test_imagenet_resnet18_equals_torchvision_after_copying_weights():
-    reference = torchvision.models.resnet18(weights=None).eval()
-    ours = create("resnet18", variant="imagenet").eval()
-    ours.load_state_dict(reference.state_dict())  # strict: every name and shape matches
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        assert torch.allclose(ours(x), reference(x), atol=1e-5)
-    assert count_parameters(ours) == count_parameters(reference) == 11_689_512  # paper: 11.7M
 
 
 def test_cifar_resnet18_keeps_resolution_in_the_stem():

@@ -3,38 +3,47 @@
 from __future__ import annotations
 
 import pytest
-import timm
 import torch
 import torchvision
 
+from lecture21 import pretrained
 from lecture21.measure import count_parameters
-from lecture21.models import create
+from lecture21.models import create, entry
 from lecture21.models.resnet import Bottleneck
 from lecture21.models.resnext import PAPER_PARAMETERS
 
 torch.set_num_threads(1)
 
 
-def test_resnext50_equals_torchvision():
+@pytest.mark.parametrize("source", ["torchvision", "timm"])
+def test_resnext50_equals_the_references(source):
     torch.manual_seed(0)
-    reference = torchvision.models.resnext50_32x4d(weights=None).eval()
-    with torch.device("meta"):
-        ours = create("resnext50_32x4d", "imagenet")
-        other = timm.create_model("resnext50_32x4d")
-    ours.load_state_dict(reference.state_dict(), strict=True, assign=True)
-    ours.eval()
+    reference = pretrained.reference_model("resnext50_32x4d", source=source)
+    ours = pretrained.from_reference("resnext50_32x4d", reference)
+    theirs = reference.state_dict()  # by name: ours holds the reference's very tensors
+    assert all(t.data_ptr() == theirs[k].data_ptr() for k, t in ours.state_dict().items())
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
     count = count_parameters(ours)
-    assert count == count_parameters(reference) == count_parameters(other) == 25_028_904
-    assert {k: v.shape for k, v in other.state_dict().items()} == {
-        k: v.shape for k, v in ours.state_dict().items()}
+    assert count == count_parameters(reference) == 25_028_904
     # table 1 of the paper: 25.0 M (ResNet-50: 25.5 M); to 0.1 M
     assert abs(count - PAPER_PARAMETERS["resnext50_32x4d"]) < 0.1e6
     widths = [b.conv2.out_channels for b in ours.residual_blocks() if b.downsample is not None]
     assert widths == [128, 256, 512, 1024]  # 32 groups x 4, 8, 16, 32 channels
     assert all(b.conv2.groups == 32 for b in ours.residual_blocks())
+
+
+def test_resnext50_references_are_declared():
+    declared = entry("resnext50_32x4d").references
+    assert [(r.source, r.name, r.weights) for r in declared] == [
+        ("torchvision", "resnext50_32x4d", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1"),
+        ("timm", "resnext50_32x4d", "resnext50_32x4d.tv_in1k"),
+    ]
+    with torch.device("meta"):
+        resnet = torchvision.models.resnet50()
+    with pytest.raises(ValueError, match="32x4d"):
+        declared[0].options(resnet)
 
 
 @pytest.mark.parametrize(("cardinality", "key"), [(8, "resnext29_8x64d"), (16, "resnext29_16x64d")])

@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 import pytest
-import timm
 import torch
 from torch import nn
 
+from lecture21 import pretrained
 from lecture21.measure import count_parameters
-from lecture21.models import create
+from lecture21.models import create, entry
 from lecture21.models.xception import Block, SeparableConv2d
 
 torch.set_num_threads(1)
 
 
-def test_equals_timms_legacy_xception():
+def test_equals_timms_legacy_xception(tmp_path, monkeypatch):
     torch.manual_seed(0)
-    reference = timm.create_model("legacy_xception").eval()
-    with torch.device("meta"):
-        ours = create("xception", "imagenet")
-    ours.load_state_dict(reference.state_dict(), strict=True, assign=True)
-    ours.eval()
+    reference = pretrained.reference_model("xception")
+    assert type(reference).__module__ == "timm.models.xception"
+    ours = pretrained.from_reference("xception", reference)
+    theirs = reference.state_dict()  # by name: ours holds the reference's very tensors
+    assert all(t.data_ptr() == theirs[k].data_ptr() for k, t in ours.state_dict().items())
     x = torch.randn(2, 3, 71, 71)  # the smallest input the unpadded stem and 5 poolings allow
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
     # table 3 of the paper: 22,855,952 parameters (22.8 M in the lecture)
     assert count_parameters(ours) == count_parameters(reference) == 22_855_952
+    declared = entry("xception").reference()
+    assert (declared.source, declared.name, declared.weights) == (
+        "timm", "legacy_xception", "legacy_xception.tf_in1k")
+    assert declared.options(reference) == {"middle_blocks": 8}
+    # the official weights' path: a file saved from the reference, with timm's preprocessing
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    torch.save(reference.state_dict(), tmp_path / "xception.pth")
+    loaded, preprocessing = pretrained.load("xception", tmp_path / "xception.pth")
+    assert preprocessing.input_size == (3, 299, 299)
+    assert preprocessing.mean == preprocessing.std == (0.5, 0.5, 0.5)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), reference(x), rtol=1e-5, atol=1e-5)
 
 
 def test_flows_of_figure_5():

@@ -30,6 +30,7 @@ CACHE_ENV = "LECTURE21_CACHE"
 DEVICE_ENV = "LECTURE21_DEVICE"
 REQUIRE_CIFAR_ENV = "LECTURE21_REQUIRE_CIFAR"
 REQUIRE_FSDD_ENV = "LECTURE21_REQUIRE_FSDD"
+WEIGHTS_ENV = "LECTURE21_WEIGHTS"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ def cache_dir() -> Path:
     path = Path(env).expanduser() if env else _user_cache() / "cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def weights_dir() -> Path:
+    """Where pretrained weights are kept (``make weights``): ``$LECTURE21_WEIGHTS``, else the
+    folder ``weights`` of :func:`cache_dir`. Not created here: a loader only reads it."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return Path(env).expanduser() if env else cache_dir() / "weights"
 
 
 def require_cifar() -> bool:

@@ -12,8 +12,9 @@ own GPU, which is a grouped convolution with ``groups=2``; conv3 and the FC laye
 
 torchvision's ``alexnet`` is the "one weird trick" variant (Krizhevsky 2014): 64-192-384-256-256
 kernels, no LRN, no groups, and an adaptive average pooling to 6x6 before the classifier. These
-are options here (``widths``, ``lrn``, ``groups``, ``adaptive_pool``), see
-``lecture21.pretrained.from_reference``.
+are options here (``widths``, ``lrn``, ``groups``, ``adaptive_pool``), read from a torchvision
+instance by :func:`options_from_torchvision`; its official weights load into our class through
+``lecture21.pretrained.load("alexnet")``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,28 @@ def _configure(
     return config
 
 
-@register("alexnet", variants=("cifar", "imagenet"))
+def options_from_torchvision(reference: nn.Module) -> dict:
+    """Our options for torchvision's ``alexnet``, read from the instance: its five widths and
+    dropout; no groups, no LRN, adaptive 6x6 average pooling ("one weird trick")."""
+    import torchvision
+
+    if not isinstance(reference, torchvision.models.AlexNet):
+        raise ValueError(
+            f"reference for 'alexnet' must be torchvision's AlexNet, got {type(reference).__name__}"
+        )
+    widths = tuple(m.out_channels for m in reference.features if isinstance(m, nn.Conv2d))
+    groups = {m.groups for m in reference.features if isinstance(m, nn.Conv2d)}
+    lrn = any(isinstance(m, nn.LocalResponseNorm) for m in reference.modules())
+    dropout = next(m.p for m in reference.classifier if isinstance(m, nn.Dropout))
+    side = reference.avgpool.output_size
+    return {"widths": widths, "groups": max(groups), "lrn": lrn,
+            "adaptive_pool": side if isinstance(side, int) else side[0], "dropout": dropout}
+
+
+@register("alexnet", variants=("cifar", "imagenet"), references=(
+    Reference("torchvision", "alexnet", "AlexNet_Weights.IMAGENET1K_V1",
+              options=options_from_torchvision),
+))
 def alexnet(
     variant: str = "cifar",
     num_classes: int = 10,

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: Table 1: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) of every Inception block.
 INCEPTION = OrderedDict(
@@ -233,7 +233,36 @@ class GoogLeNet(nn.Module):
         return logits
 
 
-@register("googlenet", variants=("cifar", "imagenet"))
+def options_from_torchvision(reference: nn.Module) -> dict:
+    """Our options for a torchvision ``GoogLeNet`` instance, read from its modules."""
+    import torchvision
+
+    if not isinstance(reference, torchvision.models.GoogLeNet):
+        raise ValueError(f"reference for 'googlenet' must be torchvision's GoogLeNet, got "
+                         f"{type(reference).__name__}")
+    return {
+        "aux_logits": reference.aux1 is not None,
+        "batch_norm": any(isinstance(m, nn.BatchNorm2d) for m in reference.modules()),
+        "lrn": any(isinstance(m, nn.LocalResponseNorm) for m in reference.modules()),
+        "branch3_kernel": reference.inception3a.branch3[1].conv.kernel_size[0],
+        "ceil_mode": bool(reference.maxpool1.ceil_mode),
+        "last_pool_kernel": reference.maxpool4.kernel_size,
+        "transform_input": bool(reference.transform_input),
+        "dropout": reference.dropout.p,
+        # torchvision's InceptionAux pools with F.adaptive_avg_pool2d(x, (4, 4)) in forward
+        "aux_adaptive_pool": True,
+    }
+
+
+# The official weights were trained on [-1, 1] inputs (transform_input) and hold the auxiliary
+# classifiers: torchvision builds the reference so when it loads them.
+_TORCHVISION_BUILD = {"transform_input": True, "aux_logits": True, "init_weights": False}
+
+
+@register("googlenet", variants=("cifar", "imagenet"), references=(
+    Reference("torchvision", "googlenet", "GoogLeNet_Weights.IMAGENET1K_V1",
+              options=options_from_torchvision, build=_TORCHVISION_BUILD),
+))
 def googlenet(
     variant: str = "cifar",
     num_classes: int = 10,

@@ -2,13 +2,18 @@
 
 Every architecture file registers its builders with :func:`register`; notebooks and the training
 command line only ever call :func:`create`, so a model is named the same way everywhere.
+
+A family whose model equals an implementation nobody here wrote (torchvision, timm, pytorchcv)
+declares it next to its builder as a :class:`Reference`: where its pretrained weights come
+from and how a reference instance reads into our options. ``lecture21.pretrained`` does the
+rest (see CONTRIBUTING.md, "An architecture with reference weights").
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -17,12 +22,58 @@ from torch import nn
 DEFAULT_CLASSES = {"cifar": 10, "imagenet": 1000, "text": 2, "audio": 10}
 
 
+SOURCES = ("torchvision", "timm", "pytorchcv")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An implementation nobody here wrote that one of our models equals (issue 9).
+
+    ``source`` is ``"torchvision"``, ``"timm"`` or ``"pytorchcv"``; ``name`` the reference's
+    builder name there (``"resnet50"``, ``"legacy_xception"``, ``"sqnxt23_w1"``). ``weights``
+    names its pretrained weights: a timm pretrained tag (``"resnet50.a1_in1k"``), a torchvision
+    weights enum (``"ResNet50_Weights.IMAGENET1K_V1"``), ``None`` for pytorchcv (its own store)
+    or where there are none. ``options(reference_instance)`` reads the instance into the options
+    of our builder (``None``: no options needed) -- facts are read, never assumed. ``rename``
+    holds ``(regex, replacement)`` pairs applied in order to the reference's state-dict keys to
+    give ours; ``build`` extra keyword arguments of the reference's builder; ``variant`` the
+    variant of ours it equals.
+    """
+
+    source: str
+    name: str
+    weights: str | None = None
+    options: Callable[[nn.Module], dict] | None = None
+    rename: tuple[tuple[str, str], ...] = ()
+    build: dict = field(default_factory=dict)
+    variant: str = "imagenet"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        if not self.name:
+            raise ValueError("name must be the reference's builder name, got an empty string")
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
     builder: Callable[..., nn.Module]
     variants: tuple[str, ...]
     family: str
+    references: tuple[Reference, ...] = ()
+
+    def reference(self, source: str | None = None) -> Reference:
+        """The declared reference from ``source`` (``None``: the first one with weights)."""
+        if not self.references:
+            raise ValueError(f"model {self.name!r} declares no reference implementation")
+        if source is None:
+            return next((r for r in self.references if r.weights), self.references[0])
+        for reference in self.references:
+            if reference.source == source:
+                return reference
+        sources = ", ".join(r.source for r in self.references)
+        raise ValueError(f"source must be one of {sources} for {self.name!r}, got {source!r}")
 
     @property
     def options(self) -> list[str]:
@@ -35,15 +86,34 @@ _REGISTRY: dict[str, Entry] = {}
 
 
 def register(
-    name: str, *, variants: tuple[str, ...] = ("cifar",), family: str | None = None
+    name: str,
+    *,
+    variants: tuple[str, ...] = ("cifar",),
+    family: str | None = None,
+    references: tuple[Reference, ...] = (),
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Register ``builder(variant, num_classes, **options) -> nn.Module`` under ``name``."""
+    """Register ``builder(variant, num_classes, **options) -> nn.Module`` under ``name``.
+
+    ``references``: the implementations our model equals, the first one with ``weights`` being
+    the default source of pretrained weights (``lecture21.pretrained.load``).
+    """
+    references = tuple(references)
+    for reference in references:
+        if not isinstance(reference, Reference):
+            raise ValueError(f"references must hold Reference objects, got {reference!r}")
+        if reference.variant not in variants:
+            raise ValueError(
+                f"reference {reference.name!r} equals variant {reference.variant!r}, which "
+                f"{name!r} does not have (its variants: {', '.join(variants)})"
+            )
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model name {name!r} is registered twice")
         module_family = builder.__module__.rsplit(".", 1)[-1]
-        _REGISTRY[name] = Entry(name, builder, tuple(variants), family or module_family)
+        _REGISTRY[name] = Entry(
+            name, builder, tuple(variants), family or module_family, references
+        )
         return builder
 
     return decorate
@@ -52,6 +122,11 @@ def register(
 def available(family: str | None = None) -> list[str]:
     """Registered model names, optionally only those of one family (the file's name)."""
     return sorted(n for n, e in _REGISTRY.items() if family is None or e.family == family)
+
+
+def with_references() -> list[str]:
+    """Registered names that declare at least one reference implementation."""
+    return sorted(n for n, e in _REGISTRY.items() if e.references)
 
 
 def entry(name: str) -> Entry:

@@ -17,8 +17,9 @@ networks of figure 3 and table 6).
 
 Every block is a :class:`ResidualBlock`: its ``survival`` probability enables stochastic depth
 (``stochastic_depth.py``). Module names equal torchvision's (``conv1``, ``bn1``, ``layer1.0.
-conv1``, ``downsample.0``, ``fc``), so torchvision's and timm's weights load by name (the tests
-copy randomly initialised references and compare outputs). Variants of the registered networks:
+conv1``, ``downsample.0``, ``fc``), so torchvision's and timm's weights load by name
+(``lecture21.pretrained.load("resnet50")``; the tests fill ours from randomly initialised
+references and compare outputs). Variants of the registered networks:
 
 * ``"imagenet"``: the paper's network for 224x224 inputs: 7x7 stride-2 stem and 3x3 max-pool;
 * ``"cifar"`` (ResNet-18 only): the usual CIFAR-10 adaptation (as in kuangliu/pytorch-cifar):
@@ -27,12 +28,12 @@ copy randomly initialised references and compare outputs). Variants of the regis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: Blocks per stage of table 1 of the paper.
 DEPTHS: dict[str, tuple[str, tuple[int, ...]]] = {
@@ -311,7 +312,54 @@ def _imagenet_resnet(
     return model
 
 
-@register("resnet18", variants=("cifar", "imagenet"))
+def _stages(reference: nn.Module, name: str, found: tuple[int, ...]) -> None:
+    if found != DEPTHS[name][1]:
+        raise ValueError(f"reference must have {name}'s stages {DEPTHS[name][1]}, got {found}")
+
+
+def options_from_torchvision(name: str) -> Callable[[nn.Module], dict]:
+    """The reader of a torchvision or timm ``name`` (same module names) into our options: its
+    stages checked against table 1; its width (ResNet-18) and the bottleneck's stride placement
+    read from the instance."""
+
+    def read(reference: nn.Module) -> dict:
+        _stages(reference, name, tuple(len(getattr(reference, f"layer{i}", ()))
+                                       for i in range(1, 5)))
+        if DEPTHS[name][0] == "bottleneck":
+            return {"stride_on_3x3": reference.layer2[0].conv2.stride[0] == 2}
+        return {"width": reference.conv1.out_channels} if name == "resnet18" else {}
+
+    return read
+
+
+def options_from_pytorchcv(name: str) -> Callable[[nn.Module], dict]:
+    """The reader of pytorchcv's ``name``: its ``resnet50/101/152`` stride the first 1x1 of a
+    bottleneck, as the paper (``resnet50b`` the 3x3)."""
+
+    def read(reference: nn.Module) -> dict:
+        features = reference.features
+        _stages(reference, name, tuple(len(getattr(features, f"stage{i}", ()))
+                                       for i in range(1, 5)))
+        return {"stride_on_3x3": features.stage2.unit1.body.conv1.conv.stride[0] == 1}
+
+    return read
+
+
+def references(name: str) -> tuple[Reference, ...]:
+    """torchvision's and timm's ``name`` (timm's ``tv_in1k`` are torchvision's weights), and
+    for the bottleneck networks pytorchcv's, which puts the stride where the paper does."""
+    title = name.replace("resnet", "ResNet")
+    read = options_from_torchvision(name)
+    declared = (
+        Reference("torchvision", name, f"{title}_Weights.IMAGENET1K_V1", options=read),
+        Reference("timm", name, f"{name}.tv_in1k", options=read),
+    )
+    if DEPTHS[name][0] == "bottleneck":
+        declared += (Reference("pytorchcv", name, None, options=options_from_pytorchcv(name)),)
+    return declared
+
+
+@register("resnet18", variants=("cifar", "imagenet"), references=references("resnet18"))
 def resnet18(
     variant: str = "cifar",
     num_classes: int = 10,
@@ -324,7 +372,7 @@ def resnet18(
                             zero_init_residual, width)
 
 
-@register("resnet34", variants=("imagenet",))
+@register("resnet34", variants=("imagenet",), references=references("resnet34"))
 def resnet34(
     variant: str = "imagenet",
     num_classes: int = 1000,
@@ -336,7 +384,7 @@ def resnet34(
                             zero_init_residual)
 
 
-@register("resnet50", variants=("imagenet",))
+@register("resnet50", variants=("imagenet",), references=references("resnet50"))
 def resnet50(
     variant: str = "imagenet",
     num_classes: int = 1000,
@@ -349,7 +397,7 @@ def resnet50(
                             zero_init_residual)
 
 
-@register("resnet101", variants=("imagenet",))
+@register("resnet101", variants=("imagenet",), references=references("resnet101"))
 def resnet101(
     variant: str = "imagenet",
     num_classes: int = 1000,
@@ -362,7 +410,7 @@ def resnet101(
                             zero_init_residual)
 
 
-@register("resnet152", variants=("imagenet",))
+@register("resnet152", variants=("imagenet",), references=references("resnet152"))
 def resnet152(
     variant: str = "imagenet",
     num_classes: int = 1000,

@@ -17,7 +17,9 @@ stage with ``planes`` channels has ``planes / 64 * d * C`` of them.
 
 from __future__ import annotations
 
-from lecture21.models.registry import register
+from torch import nn
+
+from lecture21.models.registry import Reference, register
 from lecture21.models.resnet import ResNet, zero_init_last_bn
 from lecture21.models.stochastic_depth import apply_stochastic_depth
 
@@ -26,7 +28,23 @@ PAPER_PARAMETERS = {"resnext50_32x4d": 25.0e6, "resnext29_8x64d": 34.4e6,
                     "resnext29_16x64d": 68.1e6}
 
 
-@register("resnext50_32x4d", variants=("imagenet",))
+def options_from_torchvision(reference: nn.Module) -> dict:
+    """Read a torchvision or timm ``resnext50_32x4d`` (same module names): stages, cardinality
+    and group width are checked against 32x4d, the stride placement is read."""
+    blocks = tuple(len(getattr(reference, f"layer{i}", ())) for i in range(1, 5))
+    conv = reference.layer1[0].conv2
+    found = (blocks, conv.groups, conv.out_channels // conv.groups)
+    if found != ((3, 4, 6, 3), 32, 4):
+        raise ValueError(f"reference must be ResNeXt-50 32x4d ((3, 4, 6, 3), 32, 4), got {found}")
+    return {"stride_on_3x3": reference.layer2[0].conv2.stride[0] == 2}
+
+
+@register("resnext50_32x4d", variants=("imagenet",), references=(
+    Reference("torchvision", "resnext50_32x4d", "ResNeXt50_32X4D_Weights.IMAGENET1K_V1",
+              options=options_from_torchvision),
+    Reference("timm", "resnext50_32x4d", "resnext50_32x4d.tv_in1k",
+              options=options_from_torchvision),
+))
 def resnext50_32x4d(
     variant: str = "imagenet",
     num_classes: int = 1000,

@@ -10,17 +10,20 @@ Options for the references: ``batch_norm`` (BN after every convolution, torchvis
 ``vgg*_bn``; not in the paper), ``classifier="conv"`` (timm's ``pre_logits.fc1/fc2``: the FC
 layers as a 7x7 and a 1x1 convolution followed by global average pooling -- the paper's own
 "dense evaluation", section 3.2), ``adaptive_pool`` (torchvision's AdaptiveAvgPool2d((7, 7))).
+They are read from a reference instance by :func:`options_from_reference`; ``vgg16_bn`` and the
+other ``_bn`` names are the configurations with batch norm, as torchvision and timm name them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 #: Table 1 of the paper: output channels of each 3x3 convolution, "M" for a 2x2 max pooling.
 CONFIGS: dict[str, tuple[int | str, ...]] = {
@@ -154,8 +157,38 @@ class VGG(nn.Module):
         return self.classifier(self.avgpool(self.features(x)))
 
 
+def options_from_reference(reference: nn.Module, name: str) -> dict:
+    """Our options for a torchvision or timm VGG instance, read from its modules: batch norm or
+    not, FC layers as convolutions (timm's ``pre_logits``) or linear (torchvision), and the
+    number of convolutions checked against Table 1's column of ``name``."""
+    features = getattr(reference, "features", None)
+    if not isinstance(features, nn.Module):
+        raise ValueError(f"reference for {name!r} must be a VGG, got {type(reference).__name__}")
+    batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in features.modules())
+    if name.endswith("_bn") != batch_norm:
+        has = "has" if batch_norm else "has no"
+        raise ValueError(f"name {name!r} does not match the reference: it {has} batch norm")
+    convs = sum(isinstance(m, nn.Conv2d) for m in features.modules())
+    expected = sum(isinstance(c, int) for c in CONFIGS[DEPTHS[name.removesuffix("_bn")]])
+    if convs != expected:
+        raise ValueError(f"reference has {convs} convolutions, {name} has {expected}")
+    timm_style = hasattr(reference, "pre_logits")  # timm: FC layers as convolutions
+    return {"batch_norm": batch_norm, "classifier": "conv" if timm_style else "linear",
+            "adaptive_pool": not timm_style}
+
+
+def _references(name: str) -> tuple[Reference, ...]:
+    options = partial(options_from_reference, name=name)
+    enum = f"VGG{name[3:5]}{'_BN' if name.endswith('_bn') else ''}_Weights.IMAGENET1K_V1"
+    return (
+        Reference("timm", name, f"{name}.tv_in1k", options=options),
+        Reference("torchvision", name, enum, options=options),
+    )
+
+
 def _builder(name: str):
-    letter = DEPTHS[name]
+    letter = DEPTHS[name.removesuffix("_bn")]
+    batch_norm_default = name.endswith("_bn")
 
     def build(
         variant: str = "cifar",
@@ -169,8 +202,8 @@ def _builder(name: str):
     ) -> VGG:
         if variant == "imagenet":
             return VGG(
-                letter, num_classes, bool(batch_norm), classifier, adaptive_pool, 224,
-                hidden or 4096, dropout, width or 1.0,
+                letter, num_classes, batch_norm_default if batch_norm is None else batch_norm,
+                classifier, adaptive_pool, 224, hidden or 4096, dropout, width or 1.0,
             )
         # 32x32: five poolings leave a 1x1 map, so the classifier is 512 -> 512 -> classes
         # (fc6 on a 1x1 map); BN by default, because VGG trained from scratch at a small budget
@@ -189,4 +222,9 @@ def _builder(name: str):
 
 
 for _name in DEPTHS:
-    register(_name, variants=("cifar", "imagenet"), family="vgg")(_builder(_name))
+    register(_name, variants=("cifar", "imagenet"), family="vgg",
+             references=_references(_name))(_builder(_name))
+    # The configurations with batch norm, under torchvision's and timm's names (ImageNet only:
+    # the cifar variant has batch norm anyway).
+    register(f"{_name}_bn", variants=("imagenet",), family="vgg",
+             references=_references(f"{_name}_bn"))(_builder(f"{_name}_bn"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lecture21.models.registry import register
+from lecture21.models.registry import Reference, register
 
 
 class SeparableConv2d(nn.Module):
@@ -146,7 +146,19 @@ class Xception(nn.Module):
         return self.fc(torch.flatten(self.global_pool(self.forward_features(x)), 1))
 
 
-@register("xception", variants=("imagenet", "cifar"))
+def options_from_timm(reference: nn.Module) -> dict:
+    """Read timm's ``legacy_xception``: the middle flow's length (blocks between the entry
+    flow's three and the exit flow's one) and the width (checked: the paper's)."""
+    blocks = sum(1 for name, _ in reference.named_children() if name.startswith("block"))
+    if reference.conv1.out_channels != 32:
+        raise ValueError(f"reference must have Xception's 32 stem filters, got "
+                         f"{reference.conv1.out_channels}")
+    return {"middle_blocks": blocks - 4}
+
+
+@register("xception", variants=("imagenet", "cifar"), references=(
+    Reference("timm", "legacy_xception", "legacy_xception.tf_in1k", options=options_from_timm),
+))
 def xception(
     variant: str = "imagenet",
     num_classes: int = 1000,
