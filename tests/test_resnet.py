@@ -159,3 +159,32 @@ def test_bad_resnet_options_are_clear_errors():
         create("resnet34", "imagenet", stochastic_depth=0.0)
     with pytest.raises(ValueError, match="width"):
         create("resnet18", width=0)
+
+
+def test_figure_3_rows_are_the_papers_layers():
+    """The figures are drawn from the models: figure 3's rows count the paper's layers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lecture21.models.resnet import ResNet
+    from lecture21.plots import residual
+
+    with torch.device("meta"):
+        resnet34 = create("resnet34", "imagenet")
+        plain34 = ResNet("basic", (3, 4, 6, 3), shortcut="none")
+        vgg19 = create("vgg19", "imagenet")
+    rows = {name: residual.model_layers(m)
+            for name, m in (("resnet", resnet34), ("plain", plain34), ("vgg", vgg19))}
+    weighted = {k: [r for r in v if r["kind"] != "pool"] for k, v in rows.items()}
+    assert [len(weighted[k]) for k in ("resnet", "plain", "vgg")] == [34, 34, 19]
+    assert [r["label"] for r in rows["resnet"]] == [r["label"] for r in rows["plain"]]
+    blocks = {r["block"] for r in rows["resnet"]} - {None}
+    assert len(blocks) == 16 and {r["block"] for r in rows["plain"]} == {None}
+    assert sum(r["projection"] for r in rows["resnet"]) == 3 * 2  # 3 dashed shortcuts
+    assert [r["side"] for r in rows["resnet"]][:2] == [112, 56]  # 7x7/2 conv, max pool
+    for name, draw in residual.FIGURES.items():
+        fig = draw()
+        assert fig.axes, name
+        plt.close(fig)

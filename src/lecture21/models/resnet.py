@@ -111,6 +111,10 @@ class ResidualBlock(nn.Module):
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.downsample is None else self.downsample(x)
 
+    def branch_modules(self) -> list[nn.Module]:
+        """The modules of ``F`` in the order they are defined (everything but the shortcut)."""
+        return [m for name, m in self.named_children() if name != "downsample"]
+
     def dropped(self) -> bool:
         """Draw whether the branch is skipped in this training step (``False`` in eval mode)."""
         if not self.training or self.survival >= 1.0:
