@@ -11,9 +11,11 @@ from lecture21.plots.base import *  # noqa: F403
 from lecture21.plots.base import __all__ as _base
 from lecture21.plots.interpret import *  # noqa: F403
 from lecture21.plots.interpret import __all__ as _interpret
+from lecture21.plots.residual import *  # noqa: F403
+from lecture21.plots.residual import __all__ as _residual
 from lecture21.plots.signals import *  # noqa: F403
 from lecture21.plots.signals import __all__ as _signals
 from lecture21.plots.training import *  # noqa: F403
 from lecture21.plots.training import __all__ as _training
 
-__all__ = [*_architectures, *_base, *_interpret, *_signals, *_training]
+__all__ = [*_architectures, *_base, *_interpret, *_residual, *_signals, *_training]

@@ -20,7 +20,7 @@ from torch import nn
 
 from lecture21.plots.architectures import _arrow, _box
 
-__all__ = ["FIGURES", "model_layers", "plain_vs_residual", "residual_blocks", "unrolled_paths"]
+__all__ = ["model_layers", "plain_vs_residual", "residual_blocks", "unrolled_paths"]
 
 
 def _conv_label(conv: nn.Conv2d) -> str:
