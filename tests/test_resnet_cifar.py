@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lecture21 import pretrained
 from lecture21.measure import count_parameters
 from lecture21.models import available, create
 from lecture21.models.resnet import BasicBlock, ResidualBlock, ZeroPadShortcut
@@ -40,6 +41,24 @@ def test_parameters_match_table_6(depth):
             plain = create(f"plain{depth}")
         assert count_parameters(plain) == count
         assert all(b.downsample is None and not b.residual for b in plain.residual_blocks())
+
+
+@pytest.mark.parametrize("depth", [20, 56, 110])
+def test_option_b_equals_pytorchcv(depth):
+    """pytorchcv's CIFAR ResNets are the paper's layout with option B (projection) shortcuts:
+    filled from a random one (layers paired in order, kinds checked), ours computes the same."""
+    torch.manual_seed(0)
+    reference = pretrained.reference_model(f"resnet{depth}")
+    ours = pretrained.from_reference(f"resnet{depth}", reference)
+    assert {type(b.downsample).__name__ for b in ours.residual_blocks()} == {"NoneType",
+                                                                             "Sequential"}
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = reference(x)
+        scale = expected.abs().max()
+        torch.testing.assert_close(ours(x) / scale, expected / scale, rtol=1e-5, atol=1e-5)
+    # option B adds the two projections' 1x1 conv-BN: 16*32 + 2*32 + 32*64 + 2*64 weights
+    assert count_parameters(ours) == MEASURED[depth] + 16 * 32 + 64 + 32 * 64 + 128
 
 
 def test_stages_and_shortcuts():
@@ -131,7 +150,7 @@ def test_a_dropped_block_costs_no_compute():
     convs = [b.conv1 for b in blocks]
     counts, handles = _count_calls(convs)
     try:
-        steps = 40
+        steps = 24
         for _ in range(steps):
             model.zero_grad()
             F.cross_entropy(model(torch.randn(2, 3, 32, 32)), torch.tensor([0, 1])).backward()
@@ -142,7 +161,7 @@ def test_a_dropped_block_costs_no_compute():
             handle.remove()
     assert counts[3] == 0 and counts[1] == steps
     # the last block survives with p = 0.5: dropped in roughly half of the steps, not in all
-    assert 8 <= counts[-1] <= 32
+    assert 5 <= counts[-1] <= 19  # seeded; P(outside) = 0.2 % for a fair coin
     assert counts[0] > counts[-1]
 
 

@@ -58,6 +58,19 @@ def test_resnext29_matches_table_7(cardinality, key):
     assert abs(count_parameters(model) - PAPER_PARAMETERS[key]) < 0.1e6
 
 
+def test_resnext29_equals_pytorchcv():
+    torch.manual_seed(0)
+    reference = pretrained.reference_model("resnext29")  # pytorchcv's 32x4d: 4.8 M parameters
+    ours = pretrained.from_reference("resnext29", reference)
+    assert ours.layer1[0].conv2.groups == 32 and ours.layer1[0].conv2.out_channels == 128
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = reference(x)
+        scale = expected.abs().max()
+        torch.testing.assert_close(ours(x) / scale, expected / scale, rtol=1e-5, atol=1e-5)
+    assert count_parameters(ours) == count_parameters(reference) == 4_775_754
+
+
 def test_small_resnext29_runs_on_cifar():
     torch.manual_seed(0)
     model = create("resnext29", cardinality=4, bottleneck_width=4, width=16).eval()

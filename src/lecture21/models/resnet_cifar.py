@@ -10,12 +10,18 @@ parameters and differ only in the shortcuts. Table 6 lists 0.27 M, 0.46 M, 0.66 
 precision).
 
 Options: ``stochastic_depth=p_L`` (the residual networks only; Huang et al. 2016 trained
-ResNet-110 with ``p_L = 0.5``) and ``zero_init_residual`` (each block starts as the identity).
+ResNet-110 with ``p_L = 0.5``), ``zero_init_residual`` (each block starts as the identity) and
+``shortcut="B"`` (1x1 conv-BN projections where the width doubles, as pytorchcv's
+``resnet20_cifar10``, ``resnet56_cifar10`` and ``resnet110_cifar10``, which are declared as
+references: the same network apart from the shortcuts, with CIFAR-10 weights in pytorchcv's
+store).
 """
 
 from __future__ import annotations
 
-from lecture21.models.registry import register
+from torch import nn
+
+from lecture21.models.registry import Reference, register
 from lecture21.models.resnet import ResNet, zero_init_last_bn
 from lecture21.models.stochastic_depth import apply_stochastic_depth
 
@@ -32,15 +38,19 @@ def cifar_resnet(
     stochastic_depth: float | None = None,
     zero_init_residual: bool = False,
     width: int = 16,
+    shortcut: str = "A",
 ) -> ResNet:
-    """ResNet-``depth`` (or its plain counterpart with ``residual=False``) for 32x32 inputs."""
+    """ResNet-``depth`` (or its plain counterpart with ``residual=False``) for 32x32 inputs;
+    ``shortcut`` is the paper's option ``"A"`` (zero padding) or ``"B"`` (projection)."""
     if depth not in BLOCKS_PER_STAGE:
         raise ValueError(f"depth must be one of {sorted(BLOCKS_PER_STAGE)}, got {depth!r}")
     if not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be a positive int, got {width!r}")
+    if shortcut not in ("A", "B"):
+        raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
     n = BLOCKS_PER_STAGE[depth]
     model = ResNet("basic", (n, n, n), (width, 2 * width, 4 * width), num_classes, stem="cifar",
-                   stem_width=width, shortcut="A" if residual else "none")
+                   stem_width=width, shortcut=shortcut if residual else "none")
     if zero_init_residual:
         if not residual:
             raise ValueError("zero_init_residual needs shortcuts: a plain net would output 0")
@@ -52,6 +62,28 @@ def cifar_resnet(
     return model
 
 
+def options_from_pytorchcv(depth: int):
+    """The reader of pytorchcv's ``resnet<depth>_cifar10``: blocks per stage checked, width and
+    shortcut kind (its units have an ``identity_conv`` projection where the width doubles)."""
+
+    def read(reference: nn.Module) -> dict:
+        features = reference.features
+        stages = tuple(len(getattr(features, f"stage{i}", ())) for i in (1, 2, 3))
+        n = BLOCKS_PER_STAGE[depth]
+        if stages != (n, n, n):
+            raise ValueError(f"reference must have ResNet-{depth}'s stages {(n, n, n)}, "
+                             f"got {stages}")
+        projection = hasattr(features.stage2.unit1, "identity_conv")
+        return {"width": features.init_block.conv.out_channels,
+                "shortcut": "B" if projection else "A"}
+
+    return read
+
+
+#: pytorchcv's CIFAR-10 ResNets (option B shortcuts) of the paper's depths.
+PYTORCHCV = {20: "resnet20_cifar10", 56: "resnet56_cifar10", 110: "resnet110_cifar10"}
+
+
 def _register_residual(depth: int) -> None:
     def build(
         variant: str = "cifar",
@@ -59,13 +91,18 @@ def _register_residual(depth: int) -> None:
         stochastic_depth: float | None = None,
         zero_init_residual: bool = False,
         width: int = 16,
+        shortcut: str = "A",
     ) -> ResNet:
         return cifar_resnet(depth, num_classes, True, stochastic_depth, zero_init_residual,
-                            width)
+                            width, shortcut)
 
+    references = ()
+    if depth in PYTORCHCV:
+        references = (Reference("pytorchcv", PYTORCHCV[depth], None,
+                                options=options_from_pytorchcv(depth), variant="cifar"),)
     build.__name__ = f"resnet{depth}"
     build.__doc__ = f"ResNet-{depth} of the paper's CIFAR-10 experiments (option A shortcuts)."
-    register(f"resnet{depth}", variants=("cifar",))(build)
+    register(f"resnet{depth}", variants=("cifar",), references=references)(build)
 
 
 def _register_plain(depth: int) -> None:

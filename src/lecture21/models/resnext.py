@@ -13,6 +13,8 @@ stage with ``planes`` channels has ``planes / 64 * d * C`` of them.
   bottleneck blocks (outputs 256, 512, 1024 channels on 32, 16, 8 pixel maps), 29 layers. The
   paper's ResNeXt-29 8x64d has 34.4 M parameters (table 7) and ``16x64d`` 68.1 M; a CPU-sized
   one is e.g. ``cardinality=4, bottleneck_width=4, width=16`` (stages of 64, 128, 256 outputs).
+  pytorchcv's ``resnext29_32x4d_cifar10`` (and ``16x64d``) are the same network (declared as a
+  reference; CIFAR-10 weights in pytorchcv's store).
 """
 
 from __future__ import annotations
@@ -62,7 +64,22 @@ def resnext50_32x4d(
     return model
 
 
-@register("resnext29", variants=("cifar",))
+def options_from_pytorchcv(reference: nn.Module) -> dict:
+    """Read pytorchcv's ``resnext29_<C>x<d>d_cifar10``: three stages of three blocks checked;
+    cardinality and group width read from the first grouped 3x3, the stem's width."""
+    features = reference.features
+    stages = tuple(len(getattr(features, f"stage{i}", ())) for i in (1, 2, 3))
+    if stages != (3, 3, 3):
+        raise ValueError(f"reference must have ResNeXt-29's stages (3, 3, 3), got {stages}")
+    conv = features.stage1.unit1.body.conv2.conv
+    return {"cardinality": conv.groups, "bottleneck_width": conv.out_channels // conv.groups,
+            "width": features.init_block.conv.out_channels}
+
+
+@register("resnext29", variants=("cifar",), references=(
+    Reference("pytorchcv", "resnext29_32x4d_cifar10", None, options=options_from_pytorchcv,
+              variant="cifar"),
+))
 def resnext29(
     variant: str = "cifar",
     num_classes: int = 10,
