@@ -5,16 +5,20 @@ from lecture21.models import (  # noqa: F401  (importing a family's file registe
     audio_cnn,
     densenet,
     googlenet,
+    highway,
     lenet,
     mobilenet,
     resnet,
     resnet9,
+    resnet_cifar,
+    resnext,
     shufflenet,
     simple_cnn,
     squeezenet,
     squeezenext,
     text_cnn,
     vgg,
+    xception,
 )
 from lecture21.models.registry import available, create, entry, register
 

@@ -15,9 +15,14 @@ from lecture21.plots.interpret import *  # noqa: F403
 from lecture21.plots.interpret import __all__ as _interpret
 from lecture21.plots.mobile import *  # noqa: F403
 from lecture21.plots.mobile import __all__ as _mobile
+from lecture21.plots.residual import *  # noqa: F403
+from lecture21.plots.residual import __all__ as _residual
 from lecture21.plots.signals import *  # noqa: F403
 from lecture21.plots.signals import __all__ as _signals
 from lecture21.plots.training import *  # noqa: F403
 from lecture21.plots.training import __all__ as _training
 
-__all__ = [*_architectures, *_base, *_densenet, *_interpret, *_mobile, *_signals, *_training]
+__all__ = [
+    *_architectures, *_base, *_densenet, *_interpret, *_mobile, *_residual, *_signals,
+    *_training,
+]
