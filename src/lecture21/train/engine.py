@@ -5,7 +5,8 @@ The recipe is the fast CIFAR-10 one of the slide "Обучение CNN" and of P
 on the device as uint8, augmentation happens there in batch (``augment.py``), SGD with Nesterov
 momentum (Sutskever et al., 2013) under a per-step warmup-and-decay schedule (the one-cycle
 policy of Smith & Topin, 2017), label smoothing (Szegedy et al., 2016), no weight decay on
-norms and biases, ``channels_last`` and bf16 autocast on CUDA, optional ``torch.compile``.
+norms and biases, ``channels_last`` and mixed precision on CUDA (bf16, or fp16 with loss
+scaling: ``precision.py``), optional ``torch.compile``.
 
 Checkpoints are written atomically after every epoch and hold everything a run depends on
 (weights, optimizer, schedule, random states, history), so an interrupted run resumes and, on
@@ -30,6 +31,7 @@ from torch import nn
 from lecture21.config import Profile, get_device, get_profile, seed_everything
 from lecture21.data import ImageData, normalize
 from lecture21.train.augment import augment_batch, draw_params, pad
+from lecture21.train.precision import Precision, autocast, choose_precision, make_scaler
 
 __all__ = [
     "RECIPES",
@@ -257,8 +259,8 @@ def _to_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+def _autocast(device: torch.device, precision: Precision | str | None = None):
+    return autocast(device, precision)
 
 
 @torch.no_grad()
@@ -396,6 +398,7 @@ def fit(
     progress: bool = True,
     checkpoint_path: str | Path | None = None,
     callback: Callable[[dict], None] | None = None,
+    precision: Precision | str | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` as given (no subsetting here; see ``train_or_load``).
 
@@ -403,6 +406,8 @@ def fit(
     saved there after every epoch; if the file exists the run resumes from it, and if it is a
     finished run, nothing is trained and the stored result is returned (``loaded=True``).
     ``callback(row)`` is called with each epoch's history row, after the checkpoint is saved.
+    ``precision``: ``bf16``, ``fp16`` (with loss scaling), ``fp32`` or ``auto`` (default:
+    ``$LECTURE21_PRECISION``, else what the device supports; ``lecture21.train.precision``).
     Returns a :class:`TrainResult` whose model is in eval mode.
     """
     hp = hp if hp is not None else HyperParams.for_profile()
@@ -451,6 +456,8 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     generator = torch.Generator().manual_seed(hp.seed)  # data order and augmentation, on CPU
     loss_fn = nn.CrossEntropyLoss(label_smoothing=hp.label_smoothing)
+    precision = choose_precision(device, precision)
+    scaler = make_scaler(device, precision)  # a pass-through unless fp16
 
     history: list[dict] = []
     train_time = 0.0
@@ -473,6 +480,8 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["rng_data"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng_torch"])
         if device.type == "cuda" and state["rng_cuda"] is not None:
             torch.cuda.set_rng_state(state["rng_cuda"], device)
@@ -506,13 +515,14 @@ def fit(
                 else:
                     x = _to_input(padded[index], device)
                 y = train_y_device[index]
-                with _autocast(device):
+                with _autocast(device, precision):
                     logits = net(x)
                 loss = loss_fn(logits.float(), y)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                scaler.scale(loss).backward()
                 lr = optimizer.param_groups[0]["lr"]
-                optimizer.step()
+                scaler.step(optimizer)
+                scaler.update()
                 scheduler.step()
                 loss_sum += loss.detach() * len(y)
                 correct += (logits.argmax(1) == y).sum()
@@ -544,6 +554,7 @@ def fit(
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
                     "rng_data": generator.get_state(),
                     "rng_torch": torch.get_rng_state(),
                     "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
