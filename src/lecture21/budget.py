@@ -192,3 +192,24 @@ def notebook_budgets(
             "seconds": estimate_seconds(flops, accelerator, precision, utilisation),
         })
     return rows
+
+
+def main() -> None:
+    """``python -m lecture21.budget``: the T4 estimates of every notebook's ``full`` runs."""
+    fp16, fp32 = notebook_budgets(), notebook_budgets(precision="fp32")
+    print(f"{T4.source}; utilisation {DEFAULT_UTILISATION:.0%}; training + per-epoch evaluation")
+    print("| notebook | model | MACs | epochs | T4 fp16, s | T4 fp32, s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    totals: dict[str, list[float]] = {}
+    for a, b in zip(fp16, fp32, strict=True):
+        print(f"| {a['notebook']} | {a['model']} | {a['macs'] / 1e6:.1f} M | {a['epochs']} | "
+              f"{a['seconds']:.1f} | {b['seconds']:.1f} |")
+        total = totals.setdefault(a["notebook"], [0.0, 0.0])
+        total[0] += a["seconds"]
+        total[1] += b["seconds"]
+    for notebook, (a, b) in totals.items():
+        print(f"| {notebook} | all runs | | | {a:.0f} | {b:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
