@@ -163,3 +163,16 @@ def test_fit_trains_in_fp16_with_a_scaler_and_checkpoints_it(tmp_path, monkeypat
     assert histories["fp16"] == pytest.approx(histories["fp32"], abs=2e-3)
     assert load_checkpoint(tmp_path / "fp16.pt")["scaler"]["scale"] > 1
     assert load_checkpoint(tmp_path / "fp32.pt")["scaler"] == {}
+
+
+def test_command_line_takes_a_precision(monkeypatch, capsys):
+    import lecture21.data
+    from lecture21.train import main
+
+    monkeypatch.delenv(prec.PRECISION_ENV, raising=False)
+    assert main(["lenet5", "--device", "cpu", "--precision", "half"]) == 2
+    assert "precision must be one of" in capsys.readouterr().err
+    monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: data.synthetic_data(40, 20))
+    assert main(["lenet5", "--profile", "smoke", "--epochs", "1", "--batch-size", "16",
+                 "--device", "cpu", "--precision", "fp16", "--no-progress"]) == 0
+    assert "device=cpu profile=smoke precision=fp16 " in capsys.readouterr().out
