@@ -72,3 +72,86 @@ def test_describe_run_names_profile_device_data_and_versions(monkeypatch):
     text = config.describe_run("CIFAR-10 (тест)")
     for needle in ("Профиль: smoke", "Устройство:", "Данные: CIFAR-10 (тест)", "torch ", "timm "):
         assert needle in text
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """Pretend that CUDA (with ``memory_gb`` of memory) and/or Apple's MPS are available."""
+    monkeypatch.delenv(config.DEVICE_ENV, raising=False)
+    monkeypatch.delenv(config.PROFILE_ENV, raising=False)
+
+    def pretend(cuda: bool, mps: bool, memory_gb: float = 80.0) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+        properties = type("Properties", (), {"total_memory": int(memory_gb * 1e9)})
+        monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device=None: properties)
+
+    return pretend
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (True, False, "cuda"),
+                                                 (False, True, "mps"), (False, False, "cpu")])
+def test_device_order_is_cuda_then_mps_then_cpu(machine, cuda, mps, expected):
+    machine(cuda, mps)
+    assert config.get_device().type == expected
+
+
+def test_device_environment_wins_and_unavailable_devices_are_errors(machine, monkeypatch):
+    machine(cuda=True, mps=True)
+    monkeypatch.setenv(config.DEVICE_ENV, "cpu")
+    assert config.get_device() == torch.device("cpu")
+    monkeypatch.setenv(config.DEVICE_ENV, "mps")
+    assert config.get_device() == torch.device("mps")
+    assert config.get_device("cuda:1") == torch.device("cuda:1")  # the argument wins
+    machine(cuda=False, mps=False)
+    monkeypatch.delenv(config.DEVICE_ENV)
+    with pytest.raises(ValueError, match="'mps' was asked for, but MPS is not available"):
+        config.get_device("mps")
+    with pytest.raises(ValueError, match="'cuda' was asked for, but CUDA is not available"):
+        config.get_device("cuda")
+
+
+def test_auto_profile_is_quick_on_mps_unless_full_is_asked_for(machine, monkeypatch):
+    machine(cuda=False, mps=True)
+    assert config.get_profile().name == "quick"
+    monkeypatch.setenv(config.PROFILE_ENV, "full")
+    assert config.get_profile() == config.PROFILES["full"]
+
+
+def test_auto_profile_follows_the_chosen_device(machine, monkeypatch):
+    machine(cuda=True, mps=False)
+    assert config.get_profile() == config.PROFILES["full"]
+    monkeypatch.setenv(config.DEVICE_ENV, "cpu")  # a GPU machine told to use its CPU
+    assert config.get_profile().name == "quick"
+
+
+@pytest.mark.parametrize("memory_gb, batch", [(80, 512), (40, 512), (16, 512), (15.8, 256),
+                                              (12, 128), (8, 128), (4, 64), (2, 32)])
+def test_auto_caps_the_batch_on_a_gpu_under_16_gb(machine, memory_gb, batch):
+    machine(cuda=True, mps=False, memory_gb=memory_gb)
+    profile = config.get_profile()
+    assert (profile.name, profile.batch_size) == ("full", batch)
+    assert profile.train_size is None and profile.epochs == config.PROFILES["full"].epochs
+    assert (f"пакет {batch}" in profile.description) is (batch != 512)
+    assert config.get_profile("full").batch_size == 512  # asked for by name: as it is
+
+
+def test_batch_size_for_memory_fits_the_largest_model():
+    t4 = 15_360 * 2**20  # 15 GiB, as Colab's T4 reports
+    assert config.batch_size_for_memory(512, t4) == 256
+    assert 256 * config.GPU_BYTES_PER_IMAGE <= 0.5 * t4
+    assert config.batch_size_for_memory(64, t4) == 64  # never larger than asked for
+    assert config.batch_size_for_memory(512, 10**8) == 16  # floor
+    with pytest.raises(ValueError, match="batch_size"):
+        config.batch_size_for_memory(0, t4)
+    with pytest.raises(ValueError, match="fraction"):
+        config.batch_size_for_memory(512, t4, fraction=1.5)
+
+
+def test_describe_run_names_the_precision_with_the_device(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_ENV, "smoke")
+    monkeypatch.setenv(config.DEVICE_ENV, "cpu")
+    monkeypatch.delenv("LECTURE21_PRECISION", raising=False)
+    assert "Устройство: cpu, точность: fp32," in config.describe_run()
+    monkeypatch.setenv("LECTURE21_PRECISION", "fp16")
+    assert "Устройство: cpu, точность: fp16 + GradScaler," in config.describe_run()

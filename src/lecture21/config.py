@@ -7,7 +7,12 @@ A profile says how much work a notebook does. It is chosen by the environment va
   minute. Only checks that everything runs.
 * ``quick`` -- a laptop CPU: a few minutes per notebook, accuracies that already mean something.
 * ``full``  -- a GPU: the whole of CIFAR-10 and real epoch budgets; the published numbers.
-* ``auto``  -- the default: ``full`` where CUDA is available, else ``quick``.
+* ``auto``  -- the default: ``full`` on a CUDA GPU (with a smaller batch on a GPU of less than
+  16 GB: :func:`batch_size_for_memory`), else ``quick`` -- on the CPU and on Apple's GPU
+  (``mps``) too, where ``LECTURE21_PROFILE=full`` asks for the whole budget.
+
+The device (:func:`get_device`) is CUDA, else Apple's ``mps``, else the CPU; the precision it
+trains in is chosen by ``lecture21.train.precision``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import os
 import platform
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -59,11 +64,52 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+#: GPU memory one 32x32 training image may take in the notebooks' ``full`` runs: GoogLeNet (width
+#: 1), the largest, keeps 13.2 MB of float32 activations per image (``measure.activation_memory``),
+#: doubled for what autograd keeps beside them (saved inputs of norms and ReLUs, gradients).
+GPU_BYTES_PER_IMAGE = 27 * 2**20
+#: Below this much GPU memory ``auto`` caps the batch size (Colab's T4 has 15 GB).
+SMALL_GPU_BYTES = 16 * 10**9
+
+
+def batch_size_for_memory(batch_size: int, memory_bytes: int, fraction: float = 0.5) -> int:
+    """``batch_size``, or the largest power of two (at least 16) whose images fit in
+    ``fraction`` of ``memory_bytes`` at :data:`GPU_BYTES_PER_IMAGE` each, if that is smaller.
+
+    A T4 (15 GB): 256; an 8 GB GPU: 128; the rest of the memory holds the data set (150 MB of
+    uint8 CIFAR-10), weights, optimizer state and cuDNN workspaces.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if memory_bytes <= 0 or not 0 < fraction <= 1:
+        raise ValueError(f"memory_bytes must be > 0 and fraction in (0, 1], got "
+                         f"{memory_bytes!r}, {fraction!r}")
+    fitting = int(fraction * memory_bytes) // GPU_BYTES_PER_IMAGE
+    cap = 16
+    while cap * 2 <= fitting:
+        cap *= 2
+    return min(batch_size, cap)
+
+
 def get_profile(name: str | None = None) -> Profile:
-    """The profile named by ``name``, else by ``LECTURE21_PROFILE``, else ``auto``."""
+    """The profile named by ``name``, else by ``LECTURE21_PROFILE``, else ``auto``.
+
+    ``auto`` is ``full`` on a CUDA device (batch size capped by :func:`batch_size_for_memory`
+    below 16 GB of GPU memory) and ``quick`` on ``mps`` and the CPU.
+    """
     chosen = (name or os.environ.get(PROFILE_ENV) or "auto").strip().lower()
     if chosen == "auto":
-        chosen = "full" if torch.cuda.is_available() else "quick"
+        device = get_device()
+        if device.type != "cuda":
+            return PROFILES["quick"]
+        full = PROFILES["full"]
+        memory = torch.cuda.get_device_properties(device).total_memory
+        batch = batch_size_for_memory(full.batch_size, memory)
+        if memory >= SMALL_GPU_BYTES or batch == full.batch_size:
+            return full
+        return replace(full, batch_size=batch,
+                       description=f"{full.description}; пакет {batch}: "
+                                   f"{memory / 1e9:.0f} ГБ памяти GPU")
     if chosen not in PROFILES:
         raise ValueError(
             f"profile must be one of {sorted(PROFILES) + ['auto']} "
@@ -72,18 +118,29 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[chosen]
 
 
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
 def get_device(name: str | None = None) -> torch.device:
-    """``name``, else ``LECTURE21_DEVICE``, else CUDA when available, else the CPU."""
+    """``name``, else ``LECTURE21_DEVICE``, else CUDA, else Apple's GPU (``mps``), else the CPU."""
     chosen = name or os.environ.get(DEVICE_ENV)
     if chosen:
         try:
             device = torch.device(chosen)
         except RuntimeError as error:
-            raise ValueError(f"device must be like 'cpu' or 'cuda:0', got {chosen!r}") from error
+            raise ValueError(
+                f"device must be like 'cpu', 'cuda:0' or 'mps', got {chosen!r}"
+            ) from error
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {chosen!r} was asked for, but CUDA is not available")
+        if device.type == "mps" and not _mps_available():
+            raise ValueError(f"device {chosen!r} was asked for, but MPS is not available")
         return device
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("mps" if _mps_available() else "cpu")
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -131,19 +188,24 @@ def require_fsdd() -> bool:
 
 
 def describe_run(data_source: str | None = None) -> str:
-    """The first lines a notebook prints: profile, device, data source and versions (Russian)."""
+    """The first lines a notebook prints: profile, device and its precision, data source and
+    versions (Russian)."""
     import matplotlib
     import timm
     import torchvision
 
     from lecture21 import __version__
+    from lecture21.train.precision import choose_precision
 
     profile = get_profile()
     device = get_device()
     gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    precision = choose_precision(device)
+    scaler = " + GradScaler" if precision.needs_scaler else ""
     lines = [
         f"Профиль: {profile.name} — {profile.description}",
-        f"Устройство: {device}{gpu}, потоков CPU: {torch.get_num_threads()}",
+        f"Устройство: {device}{gpu}, точность: {precision.name}{scaler}, "
+        f"потоков CPU: {torch.get_num_threads()}",
     ]
     if data_source:
         lines.append(f"Данные: {data_source}")

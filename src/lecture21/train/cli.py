@@ -1,9 +1,10 @@
 """Command line: train any registered model on CIFAR-10 and print one results line.
 
 ``python -m lecture21.train MODEL [--epochs N] [--profile P] [--batch-size B] [--compile]
-[--out DIR]``. The profile's subset of CIFAR-10 is used (the whole set in ``full``); the run is
-always trained (the cache of ``train_or_load`` is not used), and with ``--out`` its checkpoint
-and a JSON record of the results are kept in DIR (a run interrupted there resumes).
+[--precision P] [--out DIR]``. The profile's subset of CIFAR-10 is used (the whole set in
+``full``); the run is always trained (the cache of ``train_or_load`` is not used), and with
+``--out`` its checkpoint and a JSON record of the results are kept in DIR (a run interrupted
+there resumes).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from lecture21.config import get_device, get_profile, seed_everything
 from lecture21.measure import count_parameters
 from lecture21.models import available, create, entry
+from lecture21.train.precision import choose_precision
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: $LECTURE21_DEVICE or best)")
+    parser.add_argument("--device",
+                        help="cpu, cuda, cuda:1, mps (default: $LECTURE21_DEVICE or best)")
+    parser.add_argument("--precision",
+                        help="bf16, fp16, fp32 or auto (default: $LECTURE21_PRECISION or auto)")
     parser.add_argument("--out", type=Path, help="keep the checkpoint and results.json here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         entry(args.model)  # an unknown name fails before the data are read
         profile = get_profile(args.profile)
         device = get_device(args.device)
+        precision = choose_precision(device, args.precision)
         overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                        ("lr", args.lr)) if v is not None}
         hp = HyperParams.for_profile(profile, recipe=args.model, seed=args.seed,
@@ -84,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is None or not checkpoint.exists():
             checkpoint.unlink(missing_ok=True)
         result = fit(model, data, hp, device=device, progress=not args.no_progress,
-                     checkpoint_path=checkpoint)
+                     checkpoint_path=checkpoint, precision=precision)
         line = results_line(result, args.model, count_parameters(model))
-        line += f" profile={profile.name} train_images={len(data.train_x)}"
+        line += f" profile={profile.name} precision={precision.name}"
+        line += f" train_images={len(data.train_x)}"
         line += f" data={'synthetic' if data.synthetic else 'cifar10'}"
         print(line)
         if args.out is not None:

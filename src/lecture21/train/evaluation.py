@@ -9,13 +9,15 @@ from lecture21.config import get_device
 from lecture21.data import normalize
 from lecture21.data.base import check_labels
 from lecture21.helpers import eval_mode, model_device
+from lecture21.train.precision import Precision
+from lecture21.train.precision import autocast as precision_autocast
 
 __all__ = ["autocast", "evaluate", "predict", "to_input"]
 
 
-def autocast(device: torch.device):
-    """The mixed precision of a forward pass: bf16 on CUDA, none elsewhere."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+def autocast(device: torch.device, precision: Precision | str | None = None):
+    """The mixed precision of a forward pass: what the device supports (``precision.py``)."""
+    return precision_autocast(device, precision)
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:

@@ -5,9 +5,9 @@ The recipe is the fast CIFAR-10 one of the slide "Обучение CNN" and of P
 on the device, augmentation happens there in batch (``augment.py``), SGD with Nesterov momentum
 (Sutskever et al., 2013) under a per-step warmup-and-decay schedule (the one-cycle policy of
 Smith & Topin, 2017), label smoothing (Szegedy et al., 2016), no weight decay on norms and
-biases, ``channels_last`` and bf16 autocast on CUDA, optional ``torch.compile``. As in airbench,
-the loop is: a batch iterator yielding augmented ``(x, y)`` on the device, one optimisation
-step per batch, one history row per epoch.
+biases, ``channels_last`` and mixed precision on CUDA (``precision.py``), optional
+``torch.compile``. As in airbench, the loop is: a batch iterator yielding augmented ``(x, y)``
+on the device, one optimisation step per batch, one history row per epoch.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from lecture21.helpers import eval_mode
 from lecture21.train.augment import augment_batch, draw_params, pad
 from lecture21.train.checkpoints import load_checkpoint, save_checkpoint
 from lecture21.train.evaluation import autocast, evaluate, resolve_device, to_input
+from lecture21.train.precision import Precision, choose_precision, make_scaler
 from lecture21.train.recipes import HyperParams
 
 __all__ = ["Batches", "TrainResult", "fit"]
@@ -148,6 +149,7 @@ def fit(
     progress: bool = True,
     checkpoint_path: str | Path | None = None,
     callback: Callable[[dict], None] | None = None,
+    precision: Precision | str | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` as given (no subsetting here; see ``train_or_load``).
 
@@ -156,6 +158,8 @@ def fit(
     saved there after every epoch; if the file exists the run resumes from it, and if it is a
     finished run, nothing is trained and the stored result is returned (``loaded=True``).
     ``callback(row)`` is called with each epoch's history row, after the checkpoint is saved.
+    ``precision``: ``bf16``, ``fp16`` (with loss scaling), ``fp32`` or ``auto`` (default:
+    ``$LECTURE21_PRECISION``, else what the device supports; ``lecture21.train.precision``).
     Returns a :class:`TrainResult` whose model is in eval mode.
     """
     hp = hp if hp is not None else HyperParams.for_profile()
@@ -183,6 +187,8 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     generator = torch.Generator().manual_seed(hp.seed)  # data order and augmentation, on CPU
     loss_fn = nn.CrossEntropyLoss(label_smoothing=hp.label_smoothing)
+    precision = choose_precision(device, precision)
+    scaler = make_scaler(device, precision)  # a pass-through unless fp16
 
     history: list[dict] = []
     train_time = 0.0
@@ -204,6 +210,8 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["rng_data"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng_torch"])
         if device.type == "cuda" and state["rng_cuda"] is not None:
             torch.cuda.set_rng_state(state["rng_cuda"], device)
@@ -220,13 +228,14 @@ def fit(
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
             for x, y in batches.epoch(generator):
-                with autocast(device):
+                with autocast(device, precision):
                     logits = net(x)
                 loss = loss_fn(logits.float(), y)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                scaler.scale(loss).backward()
                 lr = optimizer.param_groups[0]["lr"]
-                optimizer.step()
+                scaler.step(optimizer)
+                scaler.update()
                 scheduler.step()
                 loss_sum += loss.detach() * len(y)
                 correct += (logits.argmax(1) == y).sum()
@@ -254,7 +263,8 @@ def fit(
             if path is not None:
                 save_checkpoint(
                     path, model, optimizer=optimizer.state_dict(),
-                    scheduler=scheduler.state_dict(), rng_data=generator.get_state(),
+                    scheduler=scheduler.state_dict(), scaler=scaler.state_dict(),
+                    rng_data=generator.get_state(),
                     rng_torch=torch.get_rng_state(),
                     rng_cuda=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                     epoch=epoch + 1, history=history, train_time_s=train_time, hp=asdict(hp),
