@@ -324,7 +324,7 @@ def test_command_line_trains_and_prints_one_results_line(tmp_path, monkeypatch, 
     assert main(argv) == 0
     line = capsys.readouterr().out.strip()
     for field in ("model=simple_cnn", "params=2,168,362", "epochs=2", "wall=", "images/s=",
-                  "test_acc=", "device=cpu", "profile=smoke", "train_x=40"):
+                  "test_acc=", "device=cpu", "profile=smoke", "train_images=40"):
         assert field in line, (field, line)
     record = json.loads((tmp_path / "results.json").read_text())
     assert record["line"] == line and len(record["history"]) == 2
