@@ -80,8 +80,8 @@ def write_airbench_files(data: ImageData, folder: Path) -> None:
     """``folder/cifar10/{train,test}.pt`` as airbench's CifarLoader reads them."""
     (folder / "cifar10").mkdir(parents=True, exist_ok=True)
     for split in ("train", "test"):
-        torch.save({"images": getattr(data, f"{split}_images").contiguous(),
-                    "labels": getattr(data, f"{split}_labels"),
+        torch.save({"images": getattr(data, f"{split}_x").contiguous(),
+                    "labels": getattr(data, f"{split}_y"),
                     "classes": list(data.classes)}, folder / "cifar10" / f"{split}.pt")
 
 
