@@ -17,6 +17,7 @@ import torch
 from lecture21 import __version__
 from lecture21.config import cache_dir, get_profile, seed_everything
 from lecture21.models import create
+from lecture21.results import record_run
 from lecture21.train.engine import Data, HyperParams, TrainResult, _splits, fit
 
 __all__ = ["data_fingerprint", "run_key", "run_path", "train_or_load"]
@@ -79,4 +80,5 @@ def train_or_load(
     result.extra.update(model=name, variant=variant, options=model_options,
                         profile=profile.name, train_size=len(_splits(data)[0]),
                         test_size=len(_splits(data)[2]))
+    record_run(result, data)  # every run, trained or loaded, goes to the results store
     return result
