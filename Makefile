@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	env -u MPLBACKEND HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/jupyter-book build -W --keep-going .
 
-## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test).
+## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test),
+## in the smoke profile unless LECTURE21_PROFILE says otherwise.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest
+	LECTURE21_PROFILE=$${LECTURE21_PROFILE-smoke} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

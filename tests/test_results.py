@@ -152,3 +152,12 @@ def test_every_training_run_is_recorded_with_measured_params_and_macs(store):
                         vocab_size=50)
     assert results.read().iloc[-1]["params"] == measure.count_parameters(run.model)
     assert results.read().iloc[-1]["macs"] > 0
+
+
+def test_glue_writes_numbers_the_russian_way():
+    assert results.glue("share", 0.9612, ".0%") == "96\u202f%"
+    assert results.glue("params", 60_965_224, ",") == "60\u202f965\u202f224"
+    assert results.glue("macs", 0.7246, ".1f") == "0,7"
+    assert results.glue("what", "AlexNet") == "AlexNet"
+    with pytest.raises(ValueError, match="name"):
+        results.glue("two words", 1)

@@ -30,8 +30,10 @@ from lecture21.config import cache_dir, get_device, get_profile
 
 __all__ = [
     "COLUMNS",
+    "glue",
     "latest",
     "notebook",
+    "publish",
     "read",
     "record",
     "record_run",
@@ -264,7 +266,9 @@ def table(frame: pd.DataFrame, name: str, notebook: str | None = None) -> pd.Dat
     rows = rows.sort_values("position", kind="stable")
     columns = rows.iloc[-1]["columns"]
     body = pd.DataFrame([r["cells"] for _, r in rows.iterrows()], columns=columns)
-    body.index = pd.Index(list(rows["row"]), name=rows.iloc[-1]["index_name"])
+    index_name = rows.iloc[-1]["index_name"]
+    body.index = pd.Index(list(rows["row"]),
+                          name=index_name if isinstance(index_name, str) else None)
     return body
 
 
@@ -274,6 +278,8 @@ def _format(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)  # an int column that pandas turned to floats (a missing cell)
     if isinstance(value, int):
         return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10_000 else str(value)
     if isinstance(value, float):
@@ -286,7 +292,7 @@ def _format(value: Any) -> str:
 
 def show(frame: pd.DataFrame, caption: str | None = None, percent: tuple[str, ...] = ()):
     """The styled view the notebooks and the results page display: thousands separated by a
-    thin space, 4 significant digits, ``percent`` columns as ``12.3%``, hidden index name."""
+    thin space (from 10,000), 4 significant digits, ``percent`` columns as ``12.3%``."""
     formats = {c: _format for c in frame.columns}
     for column in percent:
         if column not in frame.columns:
@@ -296,3 +302,43 @@ def show(frame: pd.DataFrame, caption: str | None = None, percent: tuple[str, ..
     if caption:
         styler = styler.set_caption(caption)
     return styler
+
+
+def publish(
+    name: str,
+    frame: pd.DataFrame,
+    caption: str | None = None,
+    percent: tuple[str, ...] = (),
+    **fields: Any,
+):
+    """Record a table a notebook shows (:func:`record_table`) and return its styled view
+    (:func:`show`): the last line of a notebook cell that shows a measurement table."""
+    record_table(name, frame, caption=caption, percent=list(percent), **fields)
+    return show(frame, caption, percent)
+
+
+GLUE_PREFIX = "application/papermill.record/"  # what myst-nb's glue reads from an output
+
+
+def glue(name: str, value: Any, fmt: str = "") -> str:
+    """Hand a number computed in a cell to the notebook's prose, where ``{glue:text}`name```
+    pastes it in the book (myst-nb's glue, without needing myst-nb in the kernel).
+
+    Numbers are written the Russian way: ``format(value, fmt)`` with a thin space between
+    thousands and a decimal comma (``glue("n", 61.1, ".1f")`` pastes ``61,1``); strings are
+    pasted as they are. Returns the pasted text; outside IPython nothing is displayed.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be an identifier-like glue key, got {name!r}")
+    text = format(value, fmt)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = text.replace(",", "\u202f").replace(".", ",").replace("%", "\u202f%")
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython ships with every notebook kernel
+        return text
+    if get_ipython() is not None:
+        display({GLUE_PREFIX + "text/plain": text}, raw=True,
+                metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+    return text
