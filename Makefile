@@ -27,10 +27,11 @@ book: $(STAMP)
 weights: $(STAMP)
 	$(BIN)/python -m lecture21.pretrained
 
-## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test).
+## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test),
+## in the smoke profile unless LECTURE21_PROFILE says otherwise.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest
+	LECTURE21_PROFILE=$${LECTURE21_PROFILE-smoke} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

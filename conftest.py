@@ -1,17 +1,30 @@
-"""Let nbval run the Jupytext markdown notebooks in ``notebooks/`` (it reads only .ipynb).
+"""Let nbval run the Jupytext markdown notebooks in ``notebooks/`` (it reads only .ipynb), once.
 
 A ``.md`` file whose header names ``jupytext`` is read through ``jupytext.read`` and handed to
 nbval's own collector, so every code cell becomes a test item run in a fresh kernel. The
 notebooks carry no stored outputs, so nbval runs in ``--nbval-lax`` mode: what is checked are
 the ``assert`` statements inside the notebooks, and that no cell raises.
+
+Each notebook is executed once per test run: the outputs nbval collects are kept, and a notebook
+whose every cell passed is written as an executed ``.ipynb`` (marked ``execution_mode: off`` for
+myst-nb). The book test (``tests/test_book.py``, moved after the notebooks) builds the book from
+those files through the ``executed_notebooks`` fixture instead of executing the notebooks again.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from unittest.mock import patch
 
 import jupytext
+import nbformat
+import pytest
 from nbval import plugin
+
+EXECUTED_DIR = pytest.StashKey[Path]()
 
 
 def _is_jupytext_markdown(path) -> bool:
@@ -22,7 +35,7 @@ def _is_jupytext_markdown(path) -> bool:
 
 
 class JupytextNotebook(plugin.IPyNbFile):
-    """nbval's notebook collector, fed by jupytext instead of nbformat."""
+    """nbval's notebook collector, fed by jupytext instead of nbformat; it keeps the outputs."""
 
     def collect(self):
         def read(path, as_version=4):
@@ -30,7 +43,30 @@ class JupytextNotebook(plugin.IPyNbFile):
 
         with patch.object(plugin.nbformat, "read", read):
             items = list(super().collect())
+        self.cells_total, self.cells_passed = len(items), 0
         yield from items
+
+    def keep_outputs(self, item, passed: bool) -> None:
+        """Store a cell's outputs in the notebook; write it once every cell has passed."""
+        item.cell.outputs = list(getattr(item, "test_outputs", None) or [])
+        item.cell.execution_count = item.cell_num + 1
+        self.cells_passed += passed
+        if self.cells_passed == self.cells_total:
+            self.nb.metadata["mystnb"] = {"execution_mode": "off"}  # executed here already
+            target = self.config.stash[EXECUTED_DIR] / f"{Path(self.path).stem}.ipynb"
+            nbformat.write(self.nb, str(target))
+
+
+def pytest_configure(config):
+    # The kernels nbval starts inherit the environment; a non-inline matplotlib backend there
+    # (MPLBACKEND=Agg, a common CI setting) would leave the executed notebooks without figures.
+    os.environ.pop("MPLBACKEND", None)
+    config.stash[EXECUTED_DIR] = Path(tempfile.mkdtemp(prefix="lecture21-executed-"))
+
+
+def pytest_unconfigure(config):
+    if EXECUTED_DIR in config.stash:
+        shutil.rmtree(config.stash[EXECUTED_DIR], ignore_errors=True)
 
 
 def pytest_collect_file(file_path, parent):
@@ -38,3 +74,23 @@ def pytest_collect_file(file_path, parent):
     if (option.nbval or option.nbval_lax) and _is_jupytext_markdown(file_path):
         return JupytextNotebook.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The book build reuses the executed notebooks: run it after them."""
+    book = [item for item in items if Path(item.path).name == "test_book.py"]
+    items[:] = [item for item in items if item not in book] + book
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call" and isinstance(item.parent, JupytextNotebook):
+        item.parent.keep_outputs(item, outcome.get_result().passed)
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(request) -> dict[str, Path]:
+    """The notebooks nbval executed in this run, every cell passed: stem -> executed .ipynb."""
+    folder = request.config.stash[EXECUTED_DIR]
+    return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}

@@ -1,6 +1,9 @@
 """The main job: `jupyter-book build -W --keep-going .` executes every notebook and publishes it.
 
-The build runs once per test session (it executes all notebooks, so it is the slowest test).
+The build runs once per test session, after the notebooks' nbval run: a notebook nbval executed
+in this run (every cell passed) is built from its executed .ipynb (see ``conftest.py``), so no
+notebook is executed twice; one that was not (``pytest tests/test_book.py`` alone) is executed
+by the build. The results page always executes: it reads the results store at build time.
 Jupyter Book 1.x silently skips Jupytext markdown notebooks without `nb_custom_formats`, and only
 warns about a failing cell without `-W`: so the test checks the outputs, not only the exit code.
 """
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [
@@ -25,13 +29,17 @@ NOTEBOOKS = [
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """Build a copy of the book's sources (so the working tree's _build is left alone)."""
+def built_book(tmp_path_factory, executed_notebooks) -> Path:
+    """Build a copy of the book's sources (so the working tree's _build is left alone), with
+    the notebooks nbval has executed in place of their .md sources."""
     source = tmp_path_factory.mktemp("book")
     for name in ("_config.yml", "_toc.yml", "book", "notebooks"):
         path = ROOT / name
         copy = shutil.copytree if path.is_dir() else shutil.copy
         copy(path, source / name)
+    for stem, executed in executed_notebooks.items():
+        (source / "notebooks" / f"{stem}.md").unlink()
+        shutil.copy(executed, source / "notebooks" / f"{stem}.ipynb")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     # A non-inline matplotlib backend in the kernel's environment would draw no figures at all.
@@ -77,5 +85,46 @@ def test_prose_pages_have_no_code_cells():
     import jupytext
 
     for page in (ROOT / "book").glob("*.md"):
+        if page.name == "results.md":  # a notebook page: it reads the results store
+            continue
         cells = jupytext.read(page).cells
         assert all(c.cell_type != "code" for c in cells), page.name
+
+
+def _tables(soup) -> list[list[list[str]]]:
+    """Every table of a page as rows of cell texts (header rows included)."""
+    return [[[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])]
+             for row in table.find_all("tr")] for table in soup.find_all("table")]
+
+
+def test_results_page_shows_the_notebooks_numbers(built_book):
+    """The results page is generated from the store: its runs and tables are the ones the
+    notebooks of this build show, in the profile of this build."""
+    from lecture21.config import get_profile
+
+    page = BeautifulSoup((built_book / "book" / "results.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    text = page.get_text(" ", strip=True)
+    assert f"Профиль этой сборки: {get_profile().name}" in text
+    assert "Числа ниже получены: профиль" in text
+    notebooks = {Path(n).name: (built_book / f"{n}.html").read_text(encoding="utf-8")
+                 for n in NOTEBOOKS}
+    runs, *tables = _tables(page)
+    header = runs[0]
+    assert {"тетрадь", "модель", "точность (тест)", "обучение, с"} <= set(header)
+    checked_runs = 0
+    for row in runs[1:]:
+        cells = dict(zip(header, row))
+        if cells["тетрадь"] in notebooks:  # the accuracy the notebook printed or tabulated
+            assert cells["точность (тест)"] in notebooks[cells["тетрадь"]], cells
+            checked_runs += 1
+    assert checked_runs >= len(NOTEBOOKS), "every notebook trains at least one model"
+    assert tables, "the notebooks record their measurement tables"
+    notebook_tables = {name: _tables(BeautifulSoup(html, "html.parser"))
+                       for name, html in notebooks.items()}
+    for table in page.find_all("table")[1:]:
+        caption = table.find("caption").get_text(" ", strip=True)  # "<notebook>: <caption>"
+        notebook = caption.split(":", 1)[0]
+        cells = [[c.get_text(" ", strip=True) for c in r.find_all(["th", "td"])]
+                 for r in table.find_all("tr")]
+        assert cells in notebook_tables[notebook], (caption, cells[:3])

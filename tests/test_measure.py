@@ -137,3 +137,14 @@ def test_summary_row():
     row = measure.summary(model, (1, 3, 32, 32), latency_repeats=2)
     assert row["params"] == sum(p.numel() for p in model.parameters())
     assert row["params"] == row["params_conv"] + row["params_fc"]
+    assert row["latency_ms"] > 0
+
+
+def test_claims_table_is_a_dataframe_of_verdicts():
+    from lecture21.measure import claims_table
+
+    table = claims_table([("c", "10", "60", False), ("d", "1", "1", True)])
+    assert list(table.index) == ["c", "d"] and table.index.name == "утверждение"
+    assert list(table["вывод"]) == ["неверно / уточнено", "верно"]
+    with pytest.raises(ValueError, match="holds"):
+        claims_table([("c", "10", "60", "no")])

@@ -14,7 +14,7 @@ def _rewrite(app, pagename, templatename, context, doctree) -> None:
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []):
             url = button.get("url", "")
-            if button.get("text") == "Colab" and url.endswith(".md"):
+            if button.get("text") == "Colab" and url.endswith((".md", ".ipynb")):
                 prefix = url.split("/blob/")[0]
                 button["url"] = f"{prefix}/blob/{branch}/_sources/{pagename}.ipynb"
 

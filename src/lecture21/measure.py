@@ -210,7 +210,7 @@ def training_row(
             latency(model, input_shape, repeats=latency_repeats, device="cpu").median_ms, 2
         ),
         "обучение, с": round(result.train_time_s, 1),
-        "точность (тест)": round(result.test_accuracy, 3),
+        "точность (тест)": result.test_accuracy,
         "устройство": str(result.device),
         "эпох": result.epochs,
     }
@@ -218,10 +218,20 @@ def training_row(
 
 
 def claims_table(rows):
-    """The "в лекции / измерено / вывод" table (see :func:`lecture21.tables.claims`)."""
-    from lecture21.tables import claims
+    """The "в лекции / измерено / вывод" table as a pandas DataFrame, one row per claim
+    ``(claim, lecture's figure, measured, holds: bool)``."""
+    import pandas as pd
 
-    return claims(rows)
+    body = []
+    for row in rows:
+        if len(row) != 4 or not isinstance(row[3], bool):
+            raise ValueError(
+                f"each row must be (claim, lecture, measured, holds: bool), got {row!r}"
+            )
+        claim, lecture, measured, holds = row
+        body.append((lecture, measured, "верно" if holds else "неверно / уточнено"))
+    return pd.DataFrame(body, columns=["в лекции", "измерено", "вывод"],
+                        index=pd.Index([r[0] for r in rows], name="утверждение"))
 
 
 def layer_shapes(

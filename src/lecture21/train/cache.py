@@ -18,6 +18,7 @@ from lecture21 import __version__
 from lecture21.config import cache_dir, get_profile, seed_everything
 from lecture21.data import Dataset
 from lecture21.models import create
+from lecture21.results import record_run
 from lecture21.train.loop import TrainResult, fit
 from lecture21.train.recipes import HyperParams, Recipe, recipe_for
 
@@ -87,4 +88,5 @@ def train_or_load(
     result = fit(model, data, hp, device=device, progress=progress, checkpoint_path=path)
     result.extra.update(model=name, variant=variant, options=options, profile=profile.name,
                         train_size=len(data.train_x), test_size=len(data.test_x))
+    record_run(result, data)  # every run, trained or loaded, goes to the results store
     return result
