@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from lecture21.models.init import initialise
 from lecture21.models.registry import Reference, register
 
 
@@ -251,12 +252,14 @@ def alexnet(
     adaptive_pool: int | None = None,
     dropout: float = 0.5,
     hidden: int | None = None,
+    init: str = "default",
 ) -> AlexNet:
-    """AlexNet; ``groups=1`` and ``lrn=False`` remove the two-GPU split and LRN."""
+    """AlexNet; ``groups=1`` and ``lrn=False`` remove the two-GPU split and LRN;
+    ``init="kaiming"``: He et al. (2015) initialisation (``lecture21.models.init``)."""
     config = _configure(
         paper_alexnet(), variant, width, widths, groups, lrn, adaptive_pool, dropout, hidden
     )
-    return AlexNet(config, num_classes)
+    return initialise(AlexNet(config, num_classes), init)
 
 
 def options_from_pytorchcv(reference: nn.Module) -> dict:
@@ -286,8 +289,10 @@ def zfnet(
     widths: tuple[int, ...] | None = None,
     lrn_alpha: float = 1e-4,
     ceil_mode: bool = False,
+    init: str = "default",
 ) -> ZFNet:
-    """ZFNet; the cifar variant is built like AlexNet's (see :func:`cifar_config`).
+    """ZFNet; the cifar variant is built like AlexNet's (see :func:`cifar_config`);
+    ``init="kaiming"``: He et al. (2015) initialisation (``lecture21.models.init``).
 
     ``widths=(96, 256, 512, 1024, 512)`` is the wider model of the paper's Table 2 (pytorchcv's
     ``zfnetb``). pytorchcv's port of ZFNet pools 3x3/2 without padding, rounding up
@@ -305,4 +310,4 @@ def zfnet(
             replace(c, pool=(c.pool[0], c.pool[1], 0), ceil_mode=True) if c.pool else c
             for c in convs
         )
-    return ZFNet(replace(config, convs=convs, lrn_alpha=lrn_alpha), num_classes)
+    return initialise(ZFNet(replace(config, convs=convs, lrn_alpha=lrn_alpha), num_classes), init)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lecture21.models.init import initialise
 from lecture21.models.registry import register
 
 
@@ -66,6 +67,8 @@ def simple_cnn(
     widths: tuple[int, ...] = (32, 64),
     hidden: int = 512,
     dropout: float = 0.5,
+    init: str = "default",
 ) -> SimpleCNN:
-    """The lecture's typical CNN for 32x32 images."""
-    return SimpleCNN(num_classes, widths, hidden, dropout)
+    """The lecture's typical CNN for 32x32 images; ``init="kaiming"``: He et al. (2015)
+    initialisation (``lecture21.models.init``)."""
+    return initialise(SimpleCNN(num_classes, widths, hidden, dropout), init)
