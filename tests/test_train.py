@@ -359,3 +359,43 @@ def test_benchmark_helpers(tmp_path):
     assert torch.equal(loader.labels, data.test_y)
     expected = data.test_x.permute(0, 3, 1, 2).float() / 255
     assert torch.allclose(loader.images, expected, atol=1e-3)  # airbench stores them in fp16
+
+
+def test_diverged_run_raises_and_caches_nothing(tmp_path, monkeypatch):
+    """Issue 11, item 3: lr 1e9 used to end with rc 0 and a NaN loss, and be cached."""
+    from lecture21.train import TrainingDiverged
+
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
+    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
+    hp = HyperParams(epochs=2, batch_size=16, lr=1e9, warmup_fraction=0.0)
+    with pytest.raises(TrainingDiverged, match=r"not finite .* at epoch 1, step \d+, learning "
+                                                r"rate [0-9.]+e\+0[89].*lower the learning rate"):
+        train_or_load("simple_cnn", random_images(48, classes=10, size=32), hp, device="cpu",
+                      progress=False, options={"widths": (4, 8), "hidden": 8})
+    assert not list(tmp_path.rglob("*.pt")), "a diverged run was cached"
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").rglob("*.json"))
+
+
+def test_nan_input_stops_the_run_with_its_checkpoint_removed(tmp_path):
+    data = TensorData(torch.full((16, 4), float("nan")), torch.zeros(16, dtype=torch.int64),
+                      torch.zeros(4, 4), torch.zeros(4, dtype=torch.int64), ("a", "b"))
+    path = tmp_path / "run.pt"
+    with pytest.raises(RuntimeError, match="epoch 1, step 1.*NaN"):
+        fit(nn.Linear(4, 2), data, HyperParams(epochs=1, batch_size=8), device="cpu",
+            progress=False, checkpoint_path=path)
+    assert not path.exists()
+
+
+def test_a_swapped_cached_run_is_refused(tmp_path, monkeypatch):
+    """Issue 11, item 7: a run trained with other options, copied over the cached file, used to
+    be returned as loaded=True."""
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
+    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
+    data, hp = random_images(40, classes=10, size=32), HyperParams(epochs=1, batch_size=16)
+    options = {"widths": (4, 8), "hidden": 8}
+    runs = [train_or_load("simple_cnn", data, run_hp, device="cpu", progress=False,
+                          options=options).checkpoint_path
+            for run_hp in (hp, hp.replace(lr=0.01))]  # the same architecture, another run
+    runs[0].write_bytes(runs[1].read_bytes())
+    with pytest.raises(ValueError, match="belongs to another run.*delete it"):
+        train_or_load("simple_cnn", data, hp, device="cpu", progress=False, options=options)
