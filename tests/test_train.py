@@ -399,3 +399,90 @@ def test_a_swapped_cached_run_is_refused(tmp_path, monkeypatch):
     runs[0].write_bytes(runs[1].read_bytes())
     with pytest.raises(ValueError, match="belongs to another run.*delete it"):
         train_or_load("simple_cnn", data, hp, device="cpu", progress=False, options=options)
+
+
+def _one_error_line(capsys) -> str:
+    """The CLI's stderr: exactly one line ``error: ...`` and no traceback."""
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize("bad", ["file", "below-a-file", "unwritable", "device-meta",
+                                 "missing-data-folder", "cache-is-a-file"])
+def test_command_line_refuses_bad_paths_before_training(tmp_path, monkeypatch, capsys, bad):
+    """Issue 11, items 4 and 7: each used to be a traceback, some after a full epoch."""
+    import lecture21.data
+    import lecture21.train
+
+    monkeypatch.setattr(lecture21.train, "fit", lambda *a, **k: pytest.fail("trained"))
+    (tmp_path / "a-file").write_text("x")
+    out = {"file": tmp_path / "a-file", "below-a-file": tmp_path / "a-file" / "run",
+           "unwritable": "/proc/lecture21-run"}.get(bad, tmp_path / "out")
+    if bad in ("file", "below-a-file", "unwritable", "device-meta"):
+        monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: pytest.fail("data read"))
+    monkeypatch.setenv("LECTURE21_DEVICE", "meta" if bad == "device-meta" else "cpu")
+    monkeypatch.setenv("LECTURE21_DATA", str(tmp_path / (
+        "no-such-folder" if bad == "missing-data-folder" else "")))
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path / (
+        "a-file" if bad == "cache-is-a-file" else "cache")))
+    argv = ["simple_cnn", "--profile", "smoke", "--no-progress", "--out", str(out)]
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    expected = {"file": "--out must be a folder", "below-a-file": "not a writable folder",
+                "unwritable": "not a writable folder", "device-meta": "device must be",
+                "missing-data-folder": "LECTURE21_DATA must be an existing folder",
+                "cache-is-a-file": "LECTURE21_CACHE must be a folder"}[bad]
+    assert expected in line, line
+
+
+def test_command_line_resumes_says_so_and_refuses_other_settings(tmp_path, monkeypatch, capsys):
+    import lecture21.data
+    import lecture21.train
+
+    monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: random_images(40, 10, size=32))
+    argv = ["simple_cnn", "--profile", "smoke", "--epochs", "2", "--batch-size", "16",
+            "--device", "cpu", "--no-progress", "--out", str(tmp_path)]
+    fit_for_real = lecture21.train.fit
+
+    def interrupted(*args, **kwargs):
+        def stop(row):
+            raise KeyboardInterrupt
+        return fit_for_real(*args, **kwargs, callback=stop)
+
+    monkeypatch.setattr(lecture21.train, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    monkeypatch.setattr(lecture21.train, "fit", fit_for_real)
+    assert main(argv) == 0
+    assert "resumed from epoch 1" in capsys.readouterr().err
+    monkeypatch.setattr(lecture21.train, "fit", lambda *a, **k: pytest.fail("trained"))
+    assert main([*argv, "--epochs", "3"]) == 2
+    line = _one_error_line(capsys)
+    assert "other settings (epochs)" in line and "--out" in line
+    assert "checkpoint_path" not in line
+
+
+def test_command_line_diverged_run_is_one_line_and_keeps_nothing(tmp_path, monkeypatch, capsys):
+    import lecture21.data
+
+    monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: random_images(40, 10, size=32))
+    argv = ["simple_cnn", "--profile", "smoke", "--epochs", "1", "--batch-size", "16",
+            "--lr", "1e9", "--device", "cpu", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "training diverged" in _one_error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_command_line_process_prints_no_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LECTURE21_DEVICE": "meta", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "lecture21.train", "simple_cnn"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("error: device must be")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -82,15 +82,16 @@ def load_cifar10(data_dir: str | Path | None = None, download: bool = True) -> I
             return _from_arrays(*read_canonical(canonical), f"CIFAR-10 ({canonical}, загружен)")
         except (OSError, RuntimeError) as error:  # no network, refused, checksum mismatch
             download_error = f"загрузка не удалась: {error}"
-    notice = (
-        "ВНИМАНИЕ: CIFAR-10 не найден и не загружен, поэтому используются синтетические данные "
-        "(цветные фигуры на текстурах). "
+    where = (
         f"Искали: {canonical} и {archive}; {download_error}. "
         f"Чтобы работать с CIFAR-10, задайте {config.DATA_ENV}=<папка с {JPEG_ARCHIVE} "
         f"или {CANONICAL_DIR}> или дайте доступ в сеть."
     )
     if config.require_cifar():
-        raise DataError(notice + f" (ошибка, потому что {config.REQUIRE_CIFAR_ENV}=1)")
+        raise DataError(f"CIFAR-10 не найден и не загружен, а {config.REQUIRE_CIFAR_ENV}=1 "
+                        f"требует настоящих данных. {where}")
+    notice = ("ВНИМАНИЕ: CIFAR-10 не найден и не загружен, поэтому используются синтетические "
+              f"данные (цветные фигуры на текстурах). {where}")
     return synthetic_data(notice=notice)
 
 

@@ -62,8 +62,9 @@ def check_target(target: object, batch: int, num_classes: int | None = None) -> 
         )
     target = target.expand(batch)
     if target.min() < 0 or (num_classes is not None and target.max() >= num_classes):
+        allowed = "be >= 0" if num_classes is None else f"lie in [0, {num_classes})"
         raise ValueError(
-            f"target must lie in [0, {num_classes}), got values from {int(target.min())} "
+            f"target must {allowed} (class indices), got values from {int(target.min())} "
             f"to {int(target.max())}"
         )
     return target
