@@ -178,7 +178,8 @@ def fit(
     ``precision``: ``bf16``, ``fp16`` (with loss scaling), ``fp32`` or ``auto`` (default:
     ``$LECTURE21_PRECISION``, else what the device supports; ``lecture21.train.precision``).
     ``key`` (``train_or_load``'s run key) is stored in the checkpoint; an existing checkpoint
-    with another key is refused (a file swapped in from another run is never returned).
+    with another key is refused (a file swapped in from another run is never returned; one
+    without a key, written before keys were stored, is still checked as below).
     A NaN or infinite loss raises :class:`TrainingDiverged` (epoch, step, learning rate) and
     removes the run's checkpoint: on the CPU it is checked at every step (the sync costs
     nothing there), elsewhere the first bad step is recorded on the device and checked once per
@@ -219,7 +220,9 @@ def fit(
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
         state = load_checkpoint(path, model)
-        if key is not None and state.get("key") != key:
+        # a checkpoint written before keys were stored (None) is accepted: it is still checked
+        # against the architecture, hyperparameters and data sizes below
+        if key is not None and state.get("key") not in (None, key):
             raise ValueError(
                 f"checkpoint {path} belongs to another run (key {state.get('key')}, this run's "
                 f"is {key}): it was swapped or written by other code; delete it"
