@@ -58,6 +58,7 @@ def test_seed_everything_repeats_all_generators():
 
 
 def test_paths_follow_environment(monkeypatch, tmp_path):
+    (tmp_path / "d").mkdir()
     monkeypatch.setenv(config.DATA_ENV, str(tmp_path / "d"))
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "c"))
     assert config.data_dir() == tmp_path / "d"
@@ -65,6 +66,25 @@ def test_paths_follow_environment(monkeypatch, tmp_path):
     monkeypatch.delenv(config.DATA_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert config.data_dir() == tmp_path / "xdg" / "lecture21" / "data"
+
+
+def test_bad_folders_and_devices_are_refused_by_name(monkeypatch, tmp_path):
+    """Issue 11, item 7: each used to fail deep inside (or to create a mistyped folder)."""
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path / "typo"))
+    with pytest.raises(ValueError, match="LECTURE21_DATA must be an existing folder.*not exist"):
+        config.data_dir()
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "file"))
+    with pytest.raises(ValueError, match="LECTURE21_CACHE must be a folder.*file"):
+        config.cache_dir()
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "file" / "below"))
+    with pytest.raises(ValueError, match="cannot be created"):
+        config.cache_dir()
+    for device in ("meta", "cpu:0x", "xla"):
+        monkeypatch.setenv(config.DEVICE_ENV, device)
+        with pytest.raises(ValueError, match="device must be"):
+            config.get_device()
 
 
 def test_describe_run_names_profile_device_data_and_versions(monkeypatch):

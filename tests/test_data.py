@@ -1,9 +1,11 @@
 """CIFAR-10 loading from every source, with small archives and batches made here."""
 
+import hashlib
 import io
 import os
 import pickle
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -42,6 +44,7 @@ def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv(config.CACHE_ENV, str(folder))
     monkeypatch.delenv(config.REQUIRE_CIFAR_ENV, raising=False)
+    monkeypatch.setattr(cifar, "JPEG_SHA256", None)  # the archives made here are not published
     return folder
 
 
@@ -102,20 +105,27 @@ def test_corrupt_archive_is_an_error_not_a_fallback(tmp_path, cache, monkeypatch
     assert not cache.exists() or not any(cache.iterdir()), "a half-written cache was left"
 
 
-def _write_batches(folder, n_train_batch=3, n_test=5):
+def _write_batches(folder, n_train_batch=3, n_test=5, monkeypatch=None):
+    """Small batches as the canonical ones are (python 2 cPickle, protocol 2: a dict of a str
+    label, a list of ints, a uint8 array N x 3072 and a list of file names); with
+    ``monkeypatch``, their md5s replace the published ones."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     sizes = [*((f"data_batch_{i}", n_train_batch) for i in range(1, 6)), ("test_batch", n_test)]
     for name, n in sizes:
-        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, n).tolist()}
+        batch = {"batch_label": f"{name} of 5", "labels": rng.integers(0, 10, n).tolist(),
+                 "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 "filenames": [f"image_{i}.png" for i in range(n)]}
         with open(folder / name, "wb") as file:
-            pickle.dump(batch, file)
+            pickle.dump(batch, file, protocol=2)
+    if monkeypatch is not None:
+        monkeypatch.setattr(cifar, "CANONICAL_MD5", {
+            name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name, _ in sizes})
 
 
 def test_canonical_batches_are_read_channels_last(tmp_path, cache, monkeypatch):
     folder = tmp_path / cifar.CANONICAL_DIR
-    _write_batches(folder)
+    _write_batches(folder, monkeypatch=monkeypatch)
     x_train, y_train, x_test, _ = cifar.read_canonical(folder, (15, 5))
     with open(folder / "data_batch_1", "rb") as file:
         first = pickle.load(file)["data"][0]
@@ -124,8 +134,128 @@ def test_canonical_batches_are_read_channels_last(tmp_path, cache, monkeypatch):
     monkeypatch.setattr(cifar, "COUNTS", (15, 5))
     assert data.load_cifar10(tmp_path, download=False).test_x.shape == (5, 32, 32, 3)
     (folder / "test_batch").write_bytes(b"\x80garbage")
+    with pytest.raises(data.DataError, match="test_batch is missing or corrupt: its md5 is"):
+        data.load_cifar10(tmp_path, download=False)
+    monkeypatch.setitem(cifar.CANONICAL_MD5, "test_batch", hashlib.md5(b"\x80garbage").hexdigest())
     with pytest.raises(data.DataError, match="test_batch is missing or corrupt"):
         data.load_cifar10(tmp_path, download=False)
+
+
+class _Plant:
+    """A pickle that, if unpickled by ``pickle.load``, creates the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("known_md5", [True, False])
+def test_planted_pickle_in_the_data_folder_never_runs(tmp_path, cache, monkeypatch, known_md5):
+    """Issue 11, item 1: a batch that runs code on load is refused by its md5, and, even with a
+    matching md5, by the unpickler, before anything runs."""
+    folder = tmp_path / cifar.CANONICAL_DIR
+    _write_batches(folder, monkeypatch=monkeypatch)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"data": _Plant(marker), "labels": [0]}, protocol=2)
+    (folder / "data_batch_3").write_bytes(payload)
+    if known_md5:  # the attacker also controls the checksum table (or the name is unknown)
+        monkeypatch.setitem(cifar.CANONICAL_MD5, "data_batch_3", hashlib.md5(payload).hexdigest())
+    with pytest.raises(data.DataError, match="data_batch_3 is missing or corrupt"):
+        data.load_cifar10(tmp_path, download=False)
+    assert not marker.exists(), "the planted pickle ran"
+    with pytest.raises(pickle.UnpicklingError, match="posix.system is not part of a CIFAR-10"):
+        cifar.BatchUnpickler(io.BytesIO(payload)).load()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("batch", [["not", "a", "dict"], {"data": "x", "labels": [0]},
+                                   {"data": np.zeros((1, 3072), np.float32), "labels": [0]},
+                                   {"data": np.zeros((2, 3072), np.uint8), "labels": [0]},
+                                   {"labels": [0]}])
+def test_batch_of_the_wrong_structure_is_a_data_error(tmp_path, cache, monkeypatch, batch):
+    folder = tmp_path / cifar.CANONICAL_DIR
+    _write_batches(folder, monkeypatch=monkeypatch)
+    (folder / "test_batch").write_bytes(pickle.dumps(batch, protocol=2))
+    monkeypatch.setitem(cifar.CANONICAL_MD5, "test_batch", None)  # no published checksum
+    with pytest.raises(data.DataError, match="test_batch is missing or corrupt"):
+        cifar.read_canonical(folder, (15, 5))
+
+
+def test_published_checksums_are_torchvisions():
+    """The md5 table is the one torchvision's downloader verifies."""
+    from torchvision.datasets import CIFAR10
+
+    assert cifar.CANONICAL_MD5 == dict(CIFAR10.train_list + CIFAR10.test_list)
+
+
+def test_jpeg_archive_with_another_sha256_is_refused(tmp_path, cache, monkeypatch):
+    """Issue 11, item 7: a JPEG whose body was corrupted decodes silently, so the archive's
+    published sha256 is checked first."""
+    make_archive(tmp_path / cifar.JPEG_ARCHIVE)
+    monkeypatch.setattr(cifar, "JPEG_SHA256", hashlib.sha256(b"published").hexdigest())
+    with pytest.raises(data.DataError, match="differs from the published"):
+        data.load_cifar10(tmp_path, download=False)
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_undecodable_jpeg_is_named(tmp_path, cache):
+    make_archive(tmp_path / "a.tar.xz", extra=[("test/dog/0099.jpg", b"not a jpeg at all")])
+    with pytest.raises(data.DataError, match="test/dog/0099.jpg cannot be decoded"):
+        cifar.read_jpeg_archive(tmp_path / "a.tar.xz", (20, 11))
+
+
+def _damage(cache_file, how):
+    if how == "truncated":
+        cache_file.write_bytes(cache_file.read_bytes()[:1000])
+    elif how == "empty":
+        cache_file.write_bytes(b"")
+    elif how == "garbage":
+        cache_file.write_bytes(os.urandom(5000))
+    elif how == "short":  # self-consistent but 10 images: not CIFAR-10
+        rng = np.random.default_rng(0)
+        with np.load(cache_file) as stored:
+            digest = stored["archive_sha256"]
+        np.savez(cache_file.with_suffix(""), x_train=rng.integers(0, 256, (10, 32, 32, 3), "u1"),
+                 y_train=np.zeros(10, np.int64), x_test=rng.integers(0, 256, (10, 32, 32, 3), "u1"),
+                 y_test=np.zeros(10, np.int64), archive_sha256=digest)
+    elif how == "pickled":  # an object array: only readable with allow_pickle=True
+        np.savez(cache_file.with_suffix(""), x_train=np.array([object()], dtype=object))
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "short", "pickled"])
+def test_damaged_cache_is_rebuilt_and_the_load_succeeds(tmp_path, cache, monkeypatch, how):
+    """Issue 11, item 2: a cache that cannot be CIFAR-10 from this archive is rebuilt, saying so."""
+    make_archive(tmp_path / cifar.JPEG_ARCHIVE)
+    monkeypatch.setattr(cifar, "COUNTS", (20, 10))
+    first = data.load_cifar10(tmp_path, download=False)
+    (cache_file,) = cache.iterdir()
+    _damage(cache_file, how)
+    with pytest.warns(UserWarning, match=f"cache {cache_file} is invalid.*rebuilding it from"):
+        again = data.load_cifar10(tmp_path, download=False)
+    assert torch.equal(again.train_x, first.train_x) and torch.equal(again.test_y, first.test_y)
+    assert [p.name for p in cache.iterdir()] == [cache_file.name]
+    assert cifar._cache_problem(cache_file, hashlib.sha256(
+        (tmp_path / cifar.JPEG_ARCHIVE).read_bytes()).hexdigest()) is None
+
+
+def test_stale_temporaries_are_cleaned_on_the_next_write(tmp_path):
+    """Issue 11, item 2: an interrupted atomic write's temporary goes on the next write; a fresh
+    one (a concurrent writer's) and files not of our naming stay."""
+    from lecture21.helpers import STALE_SECONDS, atomic_write
+
+    target = tmp_path / "cache.npz"
+    stale, fresh = tmp_path / "cache.npzab_cd123.tmp", tmp_path / "cache.npzzz99yy00.tmp"
+    foreign = tmp_path / "cache.npz-mine.tmp"
+    for path in (stale, fresh, foreign):
+        path.write_bytes(b"half")
+    old = time.time() - STALE_SECONDS - 10
+    os.utime(stale, (old, old))
+    os.utime(foreign, (old, old))
+    atomic_write(target, lambda temporary: temporary.write_bytes(b"whole"))
+    assert target.read_bytes() == b"whole"
+    assert not stale.exists() and fresh.exists() and foreign.exists()
 
 
 def test_missing_data_falls_back_to_announced_synthetic_set(tmp_path, cache):

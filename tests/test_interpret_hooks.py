@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from captum.attr import GuidedBackprop
-from support import X_BY_HAND, TwoLayerMLP
+from support import X_BY_HAND, TwoLayerMLP, TwoMapCAMNet
 from torch import nn
 
 from lecture21 import interpret
@@ -162,6 +162,41 @@ def test_bad_targets(method):
     assert _hooks(model) == 0
 
 
+NON_FINITE_CALLS = {
+    "saliency": interpret.saliency,
+    "guided_backprop": interpret.guided_backprop,
+    "deconvnet": interpret.deconvnet,
+    "grad_cam": lambda m, x, t: interpret.grad_cam(m, x, t, "conv"),
+    "guided_grad_cam": lambda m, x, t: interpret.guided_grad_cam(m, x, t, "conv"),
+    "occlusion": lambda m, x, t: interpret.occlusion(m, x, t, window=4, stride=4),
+    "cam": lambda m, x, t: interpret.cam(m, x, t, "conv"),
+    "effective_receptive_field": lambda m, x, t: interpret.effective_receptive_field(
+        m, x, "conv"),
+    "activations": lambda m, x, t: interpret.activations(m, x, ["conv"]),
+    "deletion_insertion": lambda m, x, t: interpret.deletion_insertion(
+        m, x, t, torch.rand(len(x), *x.shape[2:])),
+}
+
+
+@pytest.mark.parametrize("method", sorted(NON_FINITE_CALLS))
+@pytest.mark.parametrize("bad", ["nan", "inf", "empty"])
+def test_non_finite_or_empty_input_is_refused(method, bad):
+    """Issue 11, item 5: an all-NaN input used to give finite, plausible maps."""
+    model = TwoMapCAMNet()
+    x = torch.randn(2, 1, 8, 8)
+    if bad == "nan":
+        x[1] = float("nan")
+    elif bad == "inf":
+        x[0, 0, 3, 3] = float("inf")
+    else:
+        x = x[:0]
+    expected = {"nan": "image 1 holds NaN", "inf": "image 0 holds NaN or infinite",
+                "empty": "at least one image"}[bad]
+    with pytest.raises(ValueError, match=expected):
+        NON_FINITE_CALLS[method](model, x, 0)
+    assert _hooks(model) == 0 and all(p.requires_grad for p in model.parameters())
+
+
 def test_bad_layers():
     model, x = Exploding(), torch.randn(2, 3, 8, 8)
     with pytest.raises(ValueError, match="not a submodule"):
@@ -185,3 +220,10 @@ def test_per_sample_targets_are_independent():
     single = torch.cat([interpret.grad_cam(model, x[i : i + 1], int(t), "conv")
                         for i, t in enumerate(targets)])
     torch.testing.assert_close(batched, single)
+
+
+def test_a_negative_target_names_the_range_without_none():
+    """Issue 11, item 7: it used to read "must lie in [0, None)"."""
+    with pytest.raises(ValueError, match=r"lie in \[0, the number of classes\), got values") as e:
+        interpret.class_model(TwoLayerMLP(), torch.tensor([-1]), steps=1, shape=(1, 2, 2))
+    assert "None" not in str(e.value)

@@ -30,6 +30,12 @@ def test_available_by_family():
         ({"name": "simple_cnn", "depth": 3}, "has no option\\(s\\) depth; its options: widths"),
         ({"name": "simple_cnn", "num_classes": 0}, "num_classes must be a positive int"),
         ({"name": "simple_cnn", "dropout": 1.5}, "dropout must be in \\[0, 1\\)"),
+        ({"name": "simple_cnn", "widths": (0,)}, "widths must be positive ints, got \\(0,\\)"),
+        ({"name": "simple_cnn", "widths": (8, -4)}, "widths must be positive ints"),
+        ({"name": "simple_cnn", "hidden": -1}, "hidden must be a positive int, got -1"),
+        ({"name": "simple_cnn", "widths": (4,) * 6}, "image_size must be an int >= 64"),
+        ({"name": "alexnet", "widths": (0, 8, 8, 8, 8)}, "widths must be positive ints"),
+        ({"name": "alexnet", "hidden": -1}, "hidden must be a positive int, got -1"),
     ],
 )
 def test_bad_arguments_are_clear_errors(kwargs, message):

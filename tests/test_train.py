@@ -359,3 +359,130 @@ def test_benchmark_helpers(tmp_path):
     assert torch.equal(loader.labels, data.test_y)
     expected = data.test_x.permute(0, 3, 1, 2).float() / 255
     assert torch.allclose(loader.images, expected, atol=1e-3)  # airbench stores them in fp16
+
+
+def test_diverged_run_raises_and_caches_nothing(tmp_path, monkeypatch):
+    """Issue 11, item 3: lr 1e9 used to end with rc 0 and a NaN loss, and be cached."""
+    from lecture21.train import TrainingDiverged
+
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
+    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
+    hp = HyperParams(epochs=2, batch_size=16, lr=1e9, warmup_fraction=0.0)
+    with pytest.raises(TrainingDiverged, match=r"not finite .* at epoch 1, step \d+, learning "
+                                                r"rate [0-9.]+e\+0[89].*lower the learning rate"):
+        train_or_load("simple_cnn", random_images(48, classes=10, size=32), hp, device="cpu",
+                      progress=False, options={"widths": (4, 8), "hidden": 8})
+    assert not list(tmp_path.rglob("*.pt")), "a diverged run was cached"
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").rglob("*.json"))
+
+
+def test_nan_input_stops_the_run_with_its_checkpoint_removed(tmp_path):
+    data = TensorData(torch.full((16, 4), float("nan")), torch.zeros(16, dtype=torch.int64),
+                      torch.zeros(4, 4), torch.zeros(4, dtype=torch.int64), ("a", "b"))
+    path = tmp_path / "run.pt"
+    with pytest.raises(RuntimeError, match="epoch 1, step 1.*NaN"):
+        fit(nn.Linear(4, 2), data, HyperParams(epochs=1, batch_size=8), device="cpu",
+            progress=False, checkpoint_path=path)
+    assert not path.exists()
+
+
+def test_a_swapped_cached_run_is_refused(tmp_path, monkeypatch):
+    """Issue 11, item 7: a run trained with other options, copied over the cached file, used to
+    be returned as loaded=True."""
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
+    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
+    data, hp = random_images(40, classes=10, size=32), HyperParams(epochs=1, batch_size=16)
+    options = {"widths": (4, 8), "hidden": 8}
+    runs = [train_or_load("simple_cnn", data, run_hp, device="cpu", progress=False,
+                          options=options).checkpoint_path
+            for run_hp in (hp, hp.replace(lr=0.01))]  # the same architecture, another run
+    runs[0].write_bytes(runs[1].read_bytes())
+    with pytest.raises(ValueError, match="belongs to another run.*delete it"):
+        train_or_load("simple_cnn", data, hp, device="cpu", progress=False, options=options)
+
+
+def _one_error_line(capsys) -> str:
+    """The CLI's stderr: exactly one line ``error: ...`` and no traceback."""
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize("bad", ["file", "below-a-file", "unwritable", "device-meta",
+                                 "missing-data-folder", "cache-is-a-file"])
+def test_command_line_refuses_bad_paths_before_training(tmp_path, monkeypatch, capsys, bad):
+    """Issue 11, items 4 and 7: each used to be a traceback, some after a full epoch."""
+    import lecture21.data
+    import lecture21.train
+
+    monkeypatch.setattr(lecture21.train, "fit", lambda *a, **k: pytest.fail("trained"))
+    (tmp_path / "a-file").write_text("x")
+    out = {"file": tmp_path / "a-file", "below-a-file": tmp_path / "a-file" / "run",
+           "unwritable": "/proc/lecture21-run"}.get(bad, tmp_path / "out")
+    if bad in ("file", "below-a-file", "unwritable", "device-meta"):
+        monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: pytest.fail("data read"))
+    monkeypatch.setenv("LECTURE21_DEVICE", "meta" if bad == "device-meta" else "cpu")
+    monkeypatch.setenv("LECTURE21_DATA", str(tmp_path / (
+        "no-such-folder" if bad == "missing-data-folder" else "")))
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path / (
+        "a-file" if bad == "cache-is-a-file" else "cache")))
+    argv = ["simple_cnn", "--profile", "smoke", "--no-progress", "--out", str(out)]
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    expected = {"file": "--out must be a folder", "below-a-file": "not a writable folder",
+                "unwritable": "not a writable folder", "device-meta": "device must be",
+                "missing-data-folder": "LECTURE21_DATA must be an existing folder",
+                "cache-is-a-file": "LECTURE21_CACHE must be a folder"}[bad]
+    assert expected in line, line
+
+
+def test_command_line_resumes_says_so_and_refuses_other_settings(tmp_path, monkeypatch, capsys):
+    import lecture21.data
+    import lecture21.train
+
+    monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: random_images(40, 10, size=32))
+    argv = ["simple_cnn", "--profile", "smoke", "--epochs", "2", "--batch-size", "16",
+            "--device", "cpu", "--no-progress", "--out", str(tmp_path)]
+    fit_for_real = lecture21.train.fit
+
+    def interrupted(*args, **kwargs):
+        def stop(row):
+            raise KeyboardInterrupt
+        return fit_for_real(*args, **kwargs, callback=stop)
+
+    monkeypatch.setattr(lecture21.train, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    monkeypatch.setattr(lecture21.train, "fit", fit_for_real)
+    assert main(argv) == 0
+    assert "resumed from epoch 1" in capsys.readouterr().err
+    monkeypatch.setattr(lecture21.train, "fit", lambda *a, **k: pytest.fail("trained"))
+    assert main([*argv, "--epochs", "3"]) == 2
+    line = _one_error_line(capsys)
+    assert "other settings (epochs)" in line and "--out" in line
+    assert "checkpoint_path" not in line
+
+
+def test_command_line_diverged_run_is_one_line_and_keeps_nothing(tmp_path, monkeypatch, capsys):
+    import lecture21.data
+
+    monkeypatch.setattr(lecture21.data, "load_cifar10", lambda: random_images(40, 10, size=32))
+    argv = ["simple_cnn", "--profile", "smoke", "--epochs", "1", "--batch-size", "16",
+            "--lr", "1e9", "--device", "cpu", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "training diverged" in _one_error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_command_line_process_prints_no_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LECTURE21_DEVICE": "meta", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "lecture21.train", "simple_cnn"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("error: device must be")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -116,3 +116,51 @@ def test_hf_hub_offline_means_no_probe(monkeypatch):
     monkeypatch.setattr(weights, "_probe", {})
     forbid_network(monkeypatch)
     assert weights.network_available() is False and weights._probe == {}
+
+
+class _Plant:
+    """Pickled, this runs ``touch marker`` if anything loads it without ``weights_only``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "planted", "not-a-state-dict",
+                                  "garbage.safetensors"])
+def test_a_bad_weights_file_is_one_error_naming_it_and_never_run(folder, tmp_path, kind):
+    """Issue 11, item 6: never torch's advice to retry with weights_only=False."""
+    import os
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / ("w.safetensors" if kind.endswith("safetensors") else "w.pth")
+    if kind.startswith("garbage"):
+        path.write_bytes(os.urandom(2000))
+    elif kind == "truncated":
+        torch.save(torchvision.models.alexnet().state_dict(), path)
+        path.write_bytes(path.read_bytes()[:5000])
+    elif kind == "planted":
+        torch.save({"features.0.weight": _Plant(marker)}, path)
+    else:
+        torch.save({"features.0.weight": [1.0, 2.0]}, path)
+    with pytest.raises(ValueError, match=re.escape(f"weights file {path}")) as error:
+        pretrained.load("alexnet", weights_path=path)
+    assert "weights_only=False" not in str(error.value) and "\n" not in str(error.value)
+    assert not marker.exists(), "the planted weights file ran"
+
+
+def test_weights_of_another_architecture_name_file_architecture_and_first_key(folder, tmp_path):
+    path = tmp_path / "vgg11.pth"
+    torch.save(torchvision.models.vgg11().state_dict(), path)
+    with pytest.raises(ValueError) as error:
+        pretrained.load("alexnet", weights_path=path)
+    message = str(error.value)
+    assert message.startswith(f"weights file {path} does not hold the weights of the expected "
+                              "architecture torchvision.models.alexnet.AlexNet: ")
+    assert message.endswith("features.0.weight has shape (64, 3, 3, 3), expected "
+                            "(64, 3, 11, 11)")
+    assert "\n" not in message

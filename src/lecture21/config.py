@@ -134,6 +134,9 @@ def get_device(name: str | None = None) -> torch.device:
             raise ValueError(
                 f"device must be like 'cpu', 'cuda:0' or 'mps', got {chosen!r}"
             ) from error
+        if device.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device must be cpu, cuda or mps (the course trains and runs "
+                             f"models on them), got {chosen!r}")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {chosen!r} was asked for, but CUDA is not available")
         if device.type == "mps" and not _mps_available():
@@ -158,16 +161,32 @@ def _user_cache() -> Path:
 
 
 def data_dir() -> Path:
-    """Where data sets are looked for and downloaded to: ``$LECTURE21_DATA`` or the user cache."""
+    """Where data sets are looked for and downloaded to: ``$LECTURE21_DATA`` or the user cache.
+
+    ``$LECTURE21_DATA`` must be an existing folder: a mistyped one is an error, never created
+    (and then silently filled with a download or replaced by the synthetic set)."""
     env = os.environ.get(DATA_ENV)
-    return Path(env).expanduser() if env else _user_cache() / "data"
+    if not env:
+        return _user_cache() / "data"
+    path = Path(env).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"{DATA_ENV} must be an existing folder, got {env!r} "
+                         f"({'a file' if path.exists() else 'it does not exist'})")
+    return path
 
 
 def cache_dir() -> Path:
     """Where decoded arrays, checkpoints and finished runs are kept: ``$LECTURE21_CACHE``."""
     env = os.environ.get(CACHE_ENV)
     path = Path(env).expanduser() if env else _user_cache() / "cache"
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{CACHE_ENV} must be a folder (it is created if missing), "
+                         f"got the file {str(path)!r}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"the cache folder {str(path)!r} ({CACHE_ENV}) cannot be created: "
+                         f"{error}") from error
     return path
 
 

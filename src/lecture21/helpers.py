@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 
 import torch
@@ -34,11 +37,18 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+#: A temporary of ours untouched for this long belongs to a killed process (issue 11, item 2).
+STALE_SECONDS = 3600.0
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """``write(temporary_path)`` into the folder of ``path``, then rename it to ``path``: a
-    reader never sees half a file, and an interrupted write leaves nothing behind."""
+    reader never sees half a file, and an interrupted write leaves nothing behind. Temporaries
+    of ``path`` left by a killed process (our naming, untouched for :data:`STALE_SECONDS`; a
+    concurrent writer's fresh one is kept) are deleted first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(handle)
     try:
@@ -48,6 +58,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete ``<name>XXXXXXXX.tmp`` files (``tempfile.mkstemp``'s naming in
+    :func:`atomic_write`) next to ``path`` that were not modified for :data:`STALE_SECONDS`."""
+    ours = re.compile(re.escape(path.name) + r"[a-z0-9_]{8}\.tmp")
+    now = time.time()
+    for candidate in path.parent.glob(f"{glob_escape(path.name)}*.tmp"):
+        try:
+            if ours.fullmatch(candidate.name) and now - candidate.stat().st_mtime > STALE_SECONDS:
+                candidate.unlink()
+        except OSError:  # gone already (another writer cleaned it), or not ours to delete
+            continue
 
 
 def minmax(values: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:

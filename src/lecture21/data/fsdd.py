@@ -172,15 +172,19 @@ def load_fsdd(data_dir: str | Path | None = None, download: bool = True,
 def _synthetic_fallback(archive: Path, downloaded: Path, download_error: str,
                         length: int) -> AudioData:
     """The synthetic digits with a notice in Russian, or an error under LECTURE21_REQUIRE_FSDD."""
-    notice = (
-        "ВНИМАНИЕ: Free Spoken Digit Dataset не найден и не загружен, поэтому используются "
-        "синтетические данные (искусственные «слова» из формант и шума, по образцу английских "
-        f"числительных). Искали: {archive} и {downloaded}; {download_error}. "
+    where = (
+        f"Искали: {archive} и {downloaded}; {download_error}. "
         f"Чтобы работать с FSDD, задайте {config.DATA_ENV}=<папка с {ARCHIVE}> "
         "или дайте доступ в сеть."
     )
     if config.require_fsdd():
-        raise DataError(notice + f" (ошибка, потому что {config.REQUIRE_FSDD_ENV}=1)")
+        raise DataError(f"Free Spoken Digit Dataset не найден и не загружен, а "
+                        f"{config.REQUIRE_FSDD_ENV}=1 требует настоящих данных. {where}")
+    notice = (
+        "ВНИМАНИЕ: Free Spoken Digit Dataset не найден и не загружен, поэтому используются "
+        "синтетические данные (искусственные «слова» из формант и шума, по образцу английских "
+        f"числительных). {where}"
+    )
     # Imported here: synthetic_audio builds on this module's AudioData and constants.
     from lecture21.data.synthetic_audio import synthetic_audio_data
 

@@ -35,12 +35,18 @@ __all__ = [
 
 
 def check_batch(x: object) -> torch.Tensor:
-    """``x`` must be a float tensor (B, C, H, W)."""
+    """``x`` must be a non-empty batch of finite floats (B, C, H, W): a NaN input gives NaN
+    logits, whose gradients would still draw plausible-looking maps (issue 11, item 5)."""
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim != 4:
         got = f"{x.dtype} tensor of shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else (
             type(x).__name__
         )
         raise ValueError(f"x must be a float tensor (B, C, H, W), got {got}")
+    if x.numel() == 0:
+        raise ValueError(f"x must hold at least one image, got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).flatten(1).any(1).nonzero()[0])
+        raise ValueError(f"x must be finite, but image {bad} holds NaN or infinite values")
     return x
 
 
@@ -60,10 +66,13 @@ def check_target(target: object, batch: int, num_classes: int | None = None) -> 
             f"target must hold one class per sample: the batch has {batch}, "
             f"target has shape {tuple(target.shape)}"
         )
+    if batch < 1:
+        raise ValueError("the batch is empty: explain at least one image")
     target = target.expand(batch)
     if target.min() < 0 or (num_classes is not None and target.max() >= num_classes):
+        classes = "the number of classes" if num_classes is None else num_classes
         raise ValueError(
-            f"target must lie in [0, {num_classes}), got values from {int(target.min())} "
+            f"target must lie in [0, {classes}), got values from {int(target.min())} "
             f"to {int(target.max())}"
         )
     return target

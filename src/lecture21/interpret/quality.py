@@ -17,7 +17,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from torch import nn
 
-from lecture21.interpret.hooks import check_target, explaining, model_device
+from lecture21.interpret.hooks import check_batch, check_target, explaining, model_device
 
 __all__ = [
     "area_under_curve",
@@ -73,9 +73,10 @@ def deletion_insertion(
     ``t / steps`` of them to ``baseline``; insertion starts from the image blurred with
     ``blur_sigma`` and puts the original pixels back in the same order (Petsiuk et al., 2018).
     """
-    if x.ndim != 4 or maps.shape != (x.shape[0], *x.shape[2:]):
+    x = check_batch(x)
+    if maps.shape != (x.shape[0], *x.shape[2:]) or not bool(torch.isfinite(maps).all()):
         raise ValueError(
-            f"maps must be (B, H, W) for x (B, C, H, W), got {tuple(maps.shape)} and "
+            f"maps must be finite (B, H, W) for x (B, C, H, W), got {tuple(maps.shape)} and "
             f"{tuple(x.shape)}"
         )
     if not isinstance(steps, int) or steps < 1:

@@ -202,6 +202,12 @@ def _configure(
 ) -> AlexNetConfig:
     if not width > 0:
         raise ValueError(f"width must be positive, got {width!r}")
+    if widths is not None and any(
+            not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in widths):
+        raise ValueError(f"widths must be positive ints, got {widths!r}")
+    if hidden is not None and (not isinstance(hidden, int) or isinstance(hidden, bool)
+                               or hidden < 1):
+        raise ValueError(f"hidden must be a positive int, got {hidden!r}")
     config = paper
     convs = list(config.convs)
     if widths is not None:

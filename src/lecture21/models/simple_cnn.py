@@ -41,6 +41,14 @@ class SimpleCNN(nn.Module):
         super().__init__()
         if not widths:
             raise ValueError("widths must name at least one block's channels, got ()")
+        if any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in widths):
+            raise ValueError(f"widths must be positive ints, got {widths!r}")
+        for name, value in (("num_classes", num_classes), ("hidden", hidden)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(image_size, int) or image_size < 2 ** len(widths):
+            raise ValueError(f"image_size must be an int >= {2 ** len(widths)} for "
+                             f"{len(widths)} pooling blocks, got {image_size!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         channels = (3, *widths)

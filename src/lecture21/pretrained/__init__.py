@@ -63,7 +63,8 @@ def timm_model(
     local = files.local_file((name,), weights_path)
     if local is not None:
         state = files.read_state_dict(local)
-        model = build_filled(lambda: timm.create_model(name, pretrained=False, **kwargs), state)
+        model = build_filled(lambda: timm.create_model(name, pretrained=False, **kwargs), state,
+                             origin=f"weights file {local}")
     else:
         model = files.timm_pretrained(name, **kwargs)
     return model.eval(), Preprocessing.from_timm(model)
@@ -90,7 +91,8 @@ def load(
     elif local is not None:
         state = files.read_state_dict(local)
         instance = build_filled(
-            lambda: reference_model(name, source=reference.source), state, reference.rename
+            lambda: reference_model(name, source=reference.source), state, reference.rename,
+            origin=f"weights file {local}",
         )
     else:
         instance = reference_model(name, source=reference.source, pretrained=True)

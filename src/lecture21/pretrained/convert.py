@@ -88,23 +88,42 @@ def reference_model(
     if reference.weights is None:
         raise ValueError(f"the torchvision reference of {name!r} declares no weights")
     state = files.torchvision_state_dict(reference.weights)
-    return build_filled(lambda: builder(weights=None, **kwargs), state, reference.rename).eval()
+    return build_filled(lambda: builder(weights=None, **kwargs), state, reference.rename,
+                        origin=f"the torchvision weights {reference.weights}").eval()
+
+
+def first_mismatch(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str | None:
+    """The first way ``state`` is not ``expected``'s tensors, in the model's order (None: it is)."""
+    for key, tensor in expected.items():
+        if key not in state:
+            return f"{key} is missing"
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            return f"{key} has shape {tuple(state[key].shape)}, expected {tuple(tensor.shape)}"
+    extra = [key for key in state if key not in expected]
+    return f"{extra[0]} is not a tensor of this model" if extra else None
 
 
 def build_filled(
     build: Callable[[], nn.Module], state: dict[str, torch.Tensor],
-    rename: tuple[tuple[str, str], ...] = (),
+    rename: tuple[tuple[str, str], ...] = (), origin: str = "the weights",
 ) -> nn.Module:
     """``build()`` on the meta device (no time spent initialising), filled with ``state`` by
     name (strict, ``assign=True``). A model with tensors the state does not hold (non-persistent
     buffers) is built for real and loaded instead.
 
     A weights file whose keys are not the model's is read through ``rename`` first: torchvision's
-    DenseNet files keep the LuaTorch names ``norm.1``, which its own loader renames too."""
+    DenseNet files keep the LuaTorch names ``norm.1``, which its own loader renames too.
+    Weights of another architecture raise one ``ValueError`` naming ``origin`` (the file), the
+    expected architecture and the first mismatching key."""
     with torch.device("meta"):
         model = build()
     if rename and set(state) != set(model.state_dict()):
         state = _renamed(state, rename)
+    mismatch = first_mismatch(state, model.state_dict())
+    if mismatch is not None:  # one line, not pages of missing keys
+        architecture = f"{type(model).__module__}.{type(model).__qualname__}"
+        raise ValueError(f"{origin} does not hold the weights of the expected architecture "
+                         f"{architecture}: {mismatch}")
     model.load_state_dict(state, strict=True, assign=True)
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         model = build()

@@ -17,6 +17,7 @@ When nothing works, :class:`WeightsUnavailable` carries one short Russian line.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import threading
 from collections.abc import Iterator
@@ -113,17 +114,34 @@ def local_file(names: tuple[str, ...], weights_path: str | os.PathLike | None) -
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a ``.safetensors`` or a torch file (never executed: weights_only)."""
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    """A state dict from a ``.safetensors`` or a torch file, never executed: ``weights_only=True``
+    (and never retried without it). A file that cannot be read, or holds anything but a dict
+    of tensors, raises one ``ValueError`` naming the file."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors import SafetensorError
+            from safetensors.torch import load_file
 
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
+            try:
+                state = load_file(str(path))
+            except SafetensorError as error:
+                raise ValueError(str(error)) from error
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:  # torch's text advises weights_only=False: never
+        raise ValueError(
+            f"weights file {path} holds objects other than tensors and plain containers; it "
+            "was refused unread (nothing in a weights file is executed): replace it"
+        ) from error
+    except (RuntimeError, ValueError, EOFError, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"weights file {path} cannot be read ({reason}): replace it") from error
     for key in ("state_dict", "model"):  # checkpoints that wrap the state dict
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
-    if not isinstance(state, dict):
-        raise ValueError(f"weights file {path} holds no state dict")
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ValueError(f"weights file {path} holds no state dict (names -> tensors)")
     return state
 
 

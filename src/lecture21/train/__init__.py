@@ -16,7 +16,7 @@ from lecture21.train.cache import train_or_load
 from lecture21.train.checkpoints import load_checkpoint
 from lecture21.train.cli import main
 from lecture21.train.evaluation import evaluate, predict
-from lecture21.train.loop import TrainResult, fit
+from lecture21.train.loop import TrainingDiverged, TrainResult, fit
 from lecture21.train.recipes import RECIPES, HyperParams, Recipe
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Recipe",
     "TensorData",
     "TrainResult",
+    "TrainingDiverged",
     "augment_batch",
     "draw_params",
     "evaluate",

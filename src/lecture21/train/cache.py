@@ -85,7 +85,8 @@ def train_or_load(
     model = create(name, variant=variant, num_classes=data.num_classes, **options)
     key = run_key(name, variant, options, profile.name, hp, data)
     path = run_path(name, variant, profile.name, key)
-    result = fit(model, data, hp, device=device, progress=progress, checkpoint_path=path)
+    result = fit(model, data, hp, device=device, progress=progress, checkpoint_path=path,
+                 key=key)
     result.extra.update(model=name, variant=variant, options=options, profile=profile.name,
                         train_size=len(data.train_x), test_size=len(data.test_x))
     record_run(result, data)  # every run, trained or loaded, goes to the results store

@@ -4,21 +4,33 @@
 [--precision P] [--out DIR]``. The profile's subset of CIFAR-10 is used (the whole set in
 ``full``); the run is always trained (the cache of ``train_or_load`` is not used), and with
 ``--out`` its checkpoint and a JSON record of the results are kept in DIR (a run interrupted
-there resumes).
+there resumes, saying so).
+
+Every user error (an unknown model, a bad option, ``--out`` that is a file or cannot be written,
+an ``--out`` holding a run with other settings, broken data, a diverged run) prints one line
+``error: ...`` to stderr and exits with status 2 (1 for a diverged run); paths are checked
+before the data are read and before anything is trained.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from lecture21.config import get_device, get_profile, seed_everything
+from lecture21.config import (
+    cache_dir,
+    data_dir,
+    get_device,
+    get_profile,
+    seed_everything,
+)
+from lecture21.helpers import atomic_write
 from lecture21.measure import count_parameters
 from lecture21.models import available, create, entry
 from lecture21.train.precision import choose_precision
@@ -56,9 +68,40 @@ def results_line(result, name: str, parameters: int) -> str:
     )
 
 
+def check_out(out: Path) -> None:
+    """``--out`` must be a folder this process can write into (created if missing)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, got the file {str(out)!r}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise ValueError(f"--out {str(out)!r} is not a writable folder: "
+                         f"{error.strerror or error}") from error
+
+
+def check_resume(checkpoint: Path, hp) -> str | None:
+    """What an existing checkpoint in ``--out`` means for this run: ``"resumed from epoch N"``,
+    ``"finished run loaded"``, or a ``ValueError`` when it holds a run with other settings."""
+    from lecture21.train.checkpoints import load_checkpoint
+
+    if not checkpoint.exists():
+        return None
+    state = load_checkpoint(checkpoint)
+    changed = sorted(k for k, v in asdict(hp).items() if state["hp"].get(k) != v)
+    if changed:
+        raise ValueError(
+            f"{checkpoint} holds a run with other settings ({', '.join(changed)}); "
+            "choose another --out or delete that file"
+        )
+    done = state.get("epoch", len(state.get("history", ())))
+    return "finished run loaded" if done >= hp.epochs else f"resumed from epoch {done}"
+
+
 def main(argv: list[str] | None = None) -> int:
     from lecture21.data import load_cifar10
-    from lecture21.train import HyperParams, fit
+    from lecture21.train import HyperParams, TrainingDiverged, fit
     from lecture21.train.recipes import recipe_for
 
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
@@ -71,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                                        ("lr", args.lr)) if v is not None}
         hp = HyperParams.for_profile(profile, recipe=args.model, seed=args.seed,
                                      compile=args.compile, **overrides)
+        data_dir(), cache_dir()  # every path before the data are read
+        resumed = None
+        if args.out is not None:
+            check_out(args.out)
+            resumed = check_resume(args.out / f"{args.model}-{profile.name}.pt", hp)
         data = load_cifar10()
         if data.notice:
             print(data.notice, file=sys.stderr)
@@ -87,10 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.out if args.out is not None else Path(scratch)
         checkpoint = folder / f"{args.model}-{profile.name}.pt"
-        if args.out is None or not checkpoint.exists():
-            checkpoint.unlink(missing_ok=True)
-        result = fit(model, data, hp, device=device, progress=not args.no_progress,
-                     checkpoint_path=checkpoint, precision=precision)
+        if resumed is not None:
+            print(f"{checkpoint}: {resumed}", file=sys.stderr)
+        try:
+            result = fit(model, data, hp, device=device, progress=not args.no_progress,
+                         checkpoint_path=checkpoint, precision=precision)
+        except TrainingDiverged as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except ValueError as error:  # a checkpoint written for other data, ...
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         line = results_line(result, args.model, count_parameters(model))
         line += f" profile={profile.name} precision={precision.name}"
         line += f" train_images={len(data.train_x)}"
@@ -99,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None:
             record = {"line": line, "history": result.history, "hp": vars(args) | {
                 "model": args.model, "out": str(args.out)}}
-            tmp = folder / "results.json.tmp"
-            tmp.write_text(json.dumps(record, indent=1, default=str))
-            os.replace(tmp, folder / "results.json")
+            text = json.dumps(record, indent=1, default=str)
+            atomic_write(folder / "results.json", lambda temporary: temporary.write_text(text))
     return 0

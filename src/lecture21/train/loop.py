@@ -32,7 +32,11 @@ from lecture21.train.evaluation import autocast, evaluate, resolve_device, to_in
 from lecture21.train.precision import Precision, choose_precision, make_scaler
 from lecture21.train.recipes import HyperParams
 
-__all__ = ["Batches", "TrainResult", "fit"]
+__all__ = ["Batches", "TrainResult", "TrainingDiverged", "fit"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite: the run stopped, and nothing of it was kept."""
 
 
 @dataclass
@@ -135,6 +139,18 @@ def _check_fits(model: nn.Module, data: Dataset, device: torch.device) -> None:
         )
 
 
+def _diverged(path: Path | None, epoch: int, step: int, loss: float | None, lr: float) -> None:
+    """Stop a run whose loss is not finite; its checkpoint (if any) is removed."""
+    if path is not None:
+        path.unlink(missing_ok=True)
+    loss_text = "" if loss is None else f" ({loss})"
+    raise TrainingDiverged(
+        f"training diverged: the loss is not finite{loss_text} at epoch {epoch + 1}, step "
+        f"{step + 1}, learning rate {lr:.3g}; lower the learning rate (hp.lr, --lr) or check the "
+        "inputs for NaN or infinite values" + ("; nothing was kept" if path is not None else "")
+    )
+
+
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -150,6 +166,7 @@ def fit(
     checkpoint_path: str | Path | None = None,
     callback: Callable[[dict], None] | None = None,
     precision: Precision | str | None = None,
+    key: str | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` as given (no subsetting here; see ``train_or_load``).
 
@@ -160,6 +177,13 @@ def fit(
     ``callback(row)`` is called with each epoch's history row, after the checkpoint is saved.
     ``precision``: ``bf16``, ``fp16`` (with loss scaling), ``fp32`` or ``auto`` (default:
     ``$LECTURE21_PRECISION``, else what the device supports; ``lecture21.train.precision``).
+    ``key`` (``train_or_load``'s run key) is stored in the checkpoint; an existing checkpoint
+    with another key is refused (a file swapped in from another run is never returned; one
+    without a key, written before keys were stored, is still checked as below).
+    A NaN or infinite loss raises :class:`TrainingDiverged` (epoch, step, learning rate) and
+    removes the run's checkpoint: on the CPU it is checked at every step (the sync costs
+    nothing there), elsewhere the first bad step is recorded on the device and checked once per
+    epoch, so the GPU never waits on the host.
     Returns a :class:`TrainResult` whose model is in eval mode.
     """
     hp = hp if hp is not None else HyperParams.for_profile()
@@ -196,6 +220,13 @@ def fit(
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None and path.exists():
         state = load_checkpoint(path, model)
+        # a checkpoint written before keys were stored (None) is accepted: it is still checked
+        # against the architecture, hyperparameters and data sizes below
+        if key is not None and state.get("key") not in (None, key):
+            raise ValueError(
+                f"checkpoint {path} belongs to another run (key {state.get('key')}, this run's "
+                f"is {key}): it was swapped or written by other code; delete it"
+            )
         if state["hp"] != asdict(hp):
             changed = sorted(k for k, v in asdict(hp).items() if state["hp"].get(k) != v)
             raise ValueError(
@@ -227,10 +258,18 @@ def fit(
             started = time.perf_counter()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
-            for x, y in batches.epoch(generator):
+            first_bad = torch.full((), -1, device=device, dtype=torch.long)
+            for step, (x, y) in enumerate(batches.epoch(generator)):
                 with autocast(device, precision):
                     logits = net(x)
                 loss = loss_fn(logits.float(), y)
+                if device.type == "cpu":
+                    if not torch.isfinite(loss):
+                        _diverged(path, epoch, step, loss.item(), hp.lr * schedule(
+                            epoch * batches.steps + step))
+                else:  # no host sync per step: remember the first bad step on the device
+                    first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss),
+                                            step, first_bad)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 lr = optimizer.param_groups[0]["lr"]
@@ -242,6 +281,9 @@ def fit(
                 bar.update(1)
             _synchronize(device)
             seconds = time.perf_counter() - started
+            if (bad := int(first_bad)) >= 0:
+                _diverged(path, epoch, bad, None,
+                          hp.lr * schedule(epoch * batches.steps + bad))
             train_time += seconds
             test_acc = None
             if (epoch + 1) % hp.eval_every == 0 or epoch + 1 == hp.epochs:
@@ -268,7 +310,7 @@ def fit(
                     rng_torch=torch.get_rng_state(),
                     rng_cuda=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                     epoch=epoch + 1, history=history, train_time_s=train_time, hp=asdict(hp),
-                    data=data_info,
+                    data=data_info, key=key,
                 )
             if callback is not None:
                 callback(row)
