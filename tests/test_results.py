@@ -143,7 +143,7 @@ def test_every_training_run_is_recorded_with_measured_params_and_macs(store):
     assert row["macs"] == measure.macs(first.model, (1, 3, 32, 32))
     assert row["test_accuracy"] == first.test_accuracy == again.test_accuracy
     assert row["train_time_s"] == first.train_time_s and row["epochs"] == 1
-    assert row["options"] == {"widths": [4, 8], "hidden": 16}
+    assert row["options"] == {"widths": [4, 8], "hidden": 16, "init": "kaiming"}  # + recipe
     assert rows.iloc[0]["run"] == rows.iloc[1]["run"] == first.checkpoint_path.stem
     # token ids (not images) go to the model as they are
     text = TensorData(torch.randint(0, 50, (24, 12)), torch.randint(0, 2, (24,)),
