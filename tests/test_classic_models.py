@@ -199,6 +199,35 @@ def test_architecture_figures_draw():
     assert set(architectures.__all__) >= {"lenet_structure", "alexnet_groups", "inception_block"}
 
 
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_figures_show_the_papers_numbers():
+    """The figures are drawn from the models: their labels must read as the papers' figures.
+    LeNet-5 (figure 2): 6@28x28, 6@14x14, 16@10x10, 16@5x5, 120@1x1, 84, 10. AlexNet (figure 2):
+    conv3 sees both GPUs' maps, conv2/4/5 only their own. GoogLeNet (table 1), inception (3a):
+    64 + 128 + 32 + 32 = 256 channels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lecture21.plots import architectures
+
+    lenet = _texts(architectures.lenet_structure())
+    assert lenet == ["вход\n1@32×32", "C1\n6@28×28", "S2\n6@14×14", "C3\n16@10×10",
+                     "S4\n16@5×5", "C5\n120@1×1", "F6\n84", "output\n10"]
+    alexnet = _texts(architectures.alexnet_groups())
+    assert [t for t in alexnet if t in {"groups=2", "все карты"}] == [
+        "groups=2", "все карты", "groups=2", "groups=2"]
+    inception = _texts(architectures.inception_block())
+    assert "конкатенация: 256 каналов" in inception
+    assert [t.split("\n")[1] for t in inception if t.startswith("conv")] == [
+        "64", "96", "128", "16", "32", "32"]
+    plt.close("all")
+
+
 def test_vgg_cascade_of_3x3_saves_parameters():
     """Section 2.3: two 3x3 see 5x5 with 18 C^2 instead of 25 C^2 weights (28 % fewer), three
     see 7x7 with 27 C^2 instead of 49 C^2 (45 % fewer)."""
