@@ -141,14 +141,7 @@ def test_hooks_removed_and_state_restored(method, explode):
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_bad_targets(method):
     model, x = Exploding(), torch.randn(2, 3, 8, 8)
-    call = {
-        "saliency": interpret.saliency,
-        "guided_backprop": interpret.guided_backprop,
-        "deconvnet": interpret.deconvnet,
-        "grad_cam": lambda m, x, t: interpret.grad_cam(m, x, t, "conv"),
-        "guided_grad_cam": lambda m, x, t: interpret.guided_grad_cam(m, x, t, "conv"),
-        "occlusion": lambda m, x, t: interpret.occlusion(m, x, t, window=4, stride=4),
-    }[method]
+    call = NON_FINITE_CALLS[method]  # the same calls, defined below
     with pytest.raises(ValueError, match=r"target must lie in \[0, 3\)"):
         call(model, x, 3)
     with pytest.raises(ValueError, match="target must lie"):
