@@ -323,7 +323,11 @@ def test_command_line_trains_and_prints_one_results_line(tmp_path, monkeypatch, 
             "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 0
     line = capsys.readouterr().out.strip()
-    for field in ("model=simple_cnn", "params=2,168,362", "epochs=2", "wall=", "images/s=",
+    # simple_cnn's weights and biases, layer by layer: two 3x3 conv blocks (32, 64 channels),
+    # then 64 maps of 8x8 -> 512 -> 10.
+    params = ((3 * 9 + 1) * 32 + (32 * 9 + 1) * 32 + (32 * 9 + 1) * 64 + (64 * 9 + 1) * 64
+              + (64 * 8 * 8 + 1) * 512 + (512 + 1) * 10)
+    for field in ("model=simple_cnn", f"params={params:,}", "epochs=2", "wall=", "images/s=",
                   "test_acc=", "device=cpu", "profile=smoke", "precision=fp32", "train_images=40"):
         assert field in line, (field, line)
     record = json.loads((tmp_path / "results.json").read_text())
