@@ -207,11 +207,11 @@ EXPERIMENTS: dict[str, Recipe] = {
     # Notebook 07: ResNet-56 with and without stochastic depth (Huang et al. 2016) and with the
     # last batch norm of each block zero-initialised (Goyal et al. 2017), the same epochs.
     # Augmented as in the papers: the train-test gap is one of the measured effects. quick:
-    # channels 8/16/32, 3,000 images, 4 epochs; full (GPU, not measured): width 16, all images.
+    # channels 8/16/32, 2,000 images, 4 epochs; full (GPU, not measured): width 16, all images.
     "resnet56_variants": Recipe(lr=0.1, hp={"weight_decay": 1e-4, "batch_size": 64},
                                 profiles={"smoke": {"train_size": 256, "test_size": 128,
                                                     "epochs": 1, "options": {"width": 4}},
-                                          "quick": {"train_size": 3_000, "test_size": 500,
+                                          "quick": {"train_size": 2_000, "test_size": 500,
                                                     "epochs": 4, "options": {"width": 8}},
                                           "full": {"batch_size": 128}}),
 }
