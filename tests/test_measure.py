@@ -148,3 +148,8 @@ def test_claims_table_is_a_dataframe_of_verdicts():
     assert list(table["вывод"]) == ["неверно / уточнено", "верно"]
     with pytest.raises(ValueError, match="holds"):
         claims_table([("c", "10", "60", "no")])
+    sourced = claims_table([("c", "10", "статья, табл. 1", "60", False)])
+    assert list(sourced.columns) == ["в лекции", "источник", "измерено", "вывод"]
+    assert sourced.loc["c", "источник"] == "статья, табл. 1"
+    with pytest.raises(ValueError, match="one length"):
+        claims_table([("c", "10", "60", False), ("c", "10", "s", "60", False)])

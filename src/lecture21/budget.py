@@ -172,6 +172,14 @@ FULL_RUNS: tuple[NotebookRun, ...] = (
     NotebookRun("05_vgg_googlenet", "vgg11", {"width": 1.0}),
     NotebookRun("05_vgg_googlenet", "vgg16", {"width": 1.0}),
     NotebookRun("05_vgg_googlenet", "googlenet", {"width": 1.0}),
+    # The degradation experiment: the paper's widths, no augmentation, no flip TTA.
+    *(NotebookRun("06_resnet", name, tta=False)
+      for name in ("plain20", "plain56", "resnet20", "resnet56")),
+    NotebookRun("06_resnet", "resnet9"),  # simple_cnn beside it is notebook 01's run, cached
+    # ResNet-56 as it is, with stochastic depth and with zero-initialised last BN of each block;
+    # plain-56 is notebook 06's run, cached.
+    *(NotebookRun("07_resnet_improvements", "resnet56", options)
+      for options in ({}, {"stochastic_depth": 0.5}, {"zero_init_residual": True})),
 )
 
 

@@ -219,18 +219,24 @@ def training_row(
 
 def claims_table(rows):
     """The "в лекции / измерено / вывод" table as a pandas DataFrame, one row per claim
-    ``(claim, lecture's figure, measured, holds: bool)``."""
+    ``(claim, lecture's figure, measured, holds: bool)``; rows of five,
+    ``(claim, lecture's figure, source, measured, holds)``, add the column "источник" (where
+    the figure comes from: a paper's table, a model zoo)."""
     import pandas as pd
 
     body = []
+    sizes = {len(row) if isinstance(row, tuple | list) else 0 for row in rows}
     for row in rows:
-        if len(row) != 4 or not isinstance(row[3], bool):
+        if len(sizes) != 1 or len(row) not in (4, 5) or not isinstance(row[-1], bool):
             raise ValueError(
-                f"each row must be (claim, lecture, measured, holds: bool), got {row!r}"
+                "each row must be (claim, lecture, measured, holds: bool) or (claim, lecture, "
+                f"source, measured, holds), all of one length, got {row!r}"
             )
-        claim, lecture, measured, holds = row
-        body.append((lecture, measured, "верно" if holds else "неверно / уточнено"))
-    return pd.DataFrame(body, columns=["в лекции", "измерено", "вывод"],
+        body.append((*row[1:-1], "верно" if row[-1] else "неверно / уточнено"))
+    columns = ["в лекции", "измерено", "вывод"]
+    if sizes == {5}:
+        columns.insert(1, "источник")
+    return pd.DataFrame(body, columns=columns,
                         index=pd.Index([r[0] for r in rows], name="утверждение"))
 
 

@@ -17,9 +17,10 @@ from lecture21.train.checkpoints import load_checkpoint
 from lecture21.train.cli import main
 from lecture21.train.evaluation import evaluate, predict
 from lecture21.train.loop import TrainingDiverged, TrainResult, fit
-from lecture21.train.recipes import RECIPES, HyperParams, Recipe
+from lecture21.train.recipes import EXPERIMENTS, RECIPES, HyperParams, Recipe
 
 __all__ = [
+    "EXPERIMENTS",
     "RECIPES",
     "HyperParams",
     "Recipe",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from lecture21.config import Profile, get_profile
 
-__all__ = ["RECIPES", "HyperParams", "Recipe", "recipe_for"]
+__all__ = ["EXPERIMENTS", "RECIPES", "HyperParams", "Recipe", "recipe_for"]
 
 
 @dataclass(frozen=True)
@@ -194,6 +194,34 @@ RECIPES: dict[str, Recipe] = {
     "googlenet": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
                                   "quick": {"train_size": 30_000, "epochs": 1, "lr": 0.1,
                                             "options": {"width": 0.125, "dropout": 0.0}}}),
+    # He et al.'s CIFAR networks (section 4.2): SGD, lr 0.1 at batch 128, weight decay 1e-4.
+    # The degradation experiment of notebook 06 (figure 6): training error of plain and
+    # residual networks of 20 and 56 layers with one budget, no augmentation (the question is
+    # optimisation, not generalisation). quick: channels 8/16/32 and 1,000 images for 3 epochs
+    # fit the CPU budget and already separate plain-56 from plain-20. full (GPU, not measured):
+    # the paper's widths on the whole training set.
+    **{name: Recipe(lr=0.1, hp={**_NO_AUGMENTATION, "weight_decay": 1e-4, "batch_size": 64},
+                    profiles={"smoke": {"train_size": 256, "test_size": 128, "epochs": 1,
+                                        "options": {"width": 4}},
+                              "quick": {"train_size": 1_000, "test_size": 500, "epochs": 3,
+                                        "options": {"width": 8}},
+                              "full": {"batch_size": 128}})
+       for name in ("plain20", "plain56", "resnet20", "resnet56")},
+}
+
+#: Experiments' recipes (``train_or_load(model, data, recipe=EXPERIMENTS[...])``): one budget
+#: for the runs an experiment compares.
+EXPERIMENTS: dict[str, Recipe] = {
+    # Notebook 07: ResNet-56 with and without stochastic depth (Huang et al. 2016) and with the
+    # last batch norm of each block zero-initialised (Goyal et al. 2017), the same epochs.
+    # Augmented as in the papers: the train-test gap is one of the measured effects. quick:
+    # channels 8/16/32, 2,000 images, 4 epochs; full (GPU, not measured): width 16, all images.
+    "resnet56_variants": Recipe(lr=0.1, hp={"weight_decay": 1e-4, "batch_size": 64},
+                                profiles={"smoke": {"train_size": 256, "test_size": 128,
+                                                    "epochs": 1, "options": {"width": 4}},
+                                          "quick": {"train_size": 2_000, "test_size": 500,
+                                                    "epochs": 4, "options": {"width": 8}},
+                                          "full": {"batch_size": 128}}),
 }
 
 
