@@ -57,6 +57,11 @@ RAW_MYST_TODO = {
     "01_cnn_basics", "02_text_and_audio", "03_interpretation",
     "04_imagenet_lenet_alexnet_zfnet", "05_vgg_googlenet",
 }
+# Slides known to be too tall, by deck: the test fails both when another slide is too tall and
+# when a listed one fits again, so that the entry is removed. The teaching issue shortens them.
+KNOWN_TOO_TALL = {
+    "05_vgg_googlenet": {"#/slide-3-1"},  # 23 + 17 lines of code and a fragment: 859 px
+}
 SCREENSHOTS = Path(os.environ.get("LECTURE21_SCREENSHOTS",
                                   ROOT / "_build" / "screenshots" / "rise"))
 
@@ -202,6 +207,11 @@ def _screenshot(page, lab, path: Path, hash_: str, name: str) -> Path:
     return target
 
 
+def _slide_id(hash_: str) -> str:
+    """"#/slide-H-V" of a step: RISE adds "/F" to the hash while fragments appear."""
+    return re.sub(r"(#/slide-\d+-\d+).*", r"\1", hash_)
+
+
 _decks: dict[Path, dict] = {}
 
 
@@ -219,8 +229,7 @@ def _deck(lab, browser, path: Path) -> dict:
         finally:
             page.close()
             _close_sessions(lab["port"])
-        # Slide ids are "#/slide-H-V" plus "/F" while fragments appear.
-        slides_seen = {re.sub(r"(#/slide-\d+-\d+).*", r"\1", s["hash"]) for s in steps}
+        slides_seen = {_slide_id(s["hash"]) for s in steps}
         _decks[path] = {"steps": steps, "slides": slides_seen, "code": code, "shots": shots}
     return _decks[path]
 
@@ -241,13 +250,16 @@ def test_deck_is_presentable(lab, browser, path, request):
     _say(request, f"{path.stem}: {top} slides, {top + sub} with sub-slides, {len(steps)} steps "
                   f"with fragments; screenshots {', '.join(s.name for s in deck['shots'])}")
 
-    problems = []
+    too_tall = {}
     for step in steps:
         if step["height"] > FITS or step["width"] > WIDTH:
-            problems.append(f"{step['hash']}: {step['width']}x{step['height']} px does not fit "
-                            f"{WIDTH}x{HEIGHT} ({step['text'][:60]!r})")
-        if step["dialogs"]:
-            problems.append(f"{step['hash']}: error dialog {step['dialogs']}")
+            too_tall.setdefault(_slide_id(step["hash"]), []).append(
+                f"{step['hash']}: {step['width']}x{step['height']} px does not fit "
+                f"{WIDTH}x{HEIGHT} ({step['text'][:60]!r})")
+    known = KNOWN_TOO_TALL.get(path.stem, set())
+    assert known <= too_tall.keys(), f"{sorted(known - too_tall.keys())} fit now: remove them"
+    problems = [line for slide, lines in too_tall.items() if slide not in known for line in lines]
+    problems += [f"{s['hash']}: error dialog {s['dialogs']}" for s in steps if s["dialogs"]]
     assert not problems, "\n".join(problems)
     assert deck["code"] is not None, "no slide shows code"
     assert all(shot.stat().st_size > 10_000 for shot in deck["shots"]), deck["shots"]
@@ -259,8 +271,12 @@ def test_deck_is_presentable(lab, browser, path, request):
         reason="MyST roles on slides: see RAW_MYST_TODO"))
     for p in NOTEBOOKS
 ], ids=lambda p: p.stem)
-def test_deck_shows_no_raw_myst(lab, browser, path):
+def test_deck_shows_no_raw_myst(lab, browser, path, request):
     deck = _deck(lab, browser, path)
+    found = sorted({role for s in deck["steps"] for role in RAW_MYST.findall(s["text"])}
+                   | {block for s in deck["steps"] for block in s["directive_blocks"]})
+    if found:
+        _say(request, f"{path.stem}: raw MyST on the slides: {', '.join(found)}")
     raw = [f"{s['hash']}: {sorted(set(RAW_MYST.findall(s['text'])))} "
            f"{s['directive_blocks']}" for s in deck["steps"]
            if RAW_MYST.search(s["text"]) or s["directive_blocks"]]
