@@ -44,9 +44,13 @@ slides: $(STAMP)
 figures: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m lecture21.plots img
 
-## JupyterLab with jupyterlab-rise: open a notebook, then "Render as slides" to present it.
+## JupyterLab with jupyterlab-rise and jupyterlab-myst: open a notebook, then "Render as slides"
+## (or the page /rise/notebooks/<name>.md) to present it. jupyter-config/ holds the deck
+## settings every notebook shares (RISE theme, transition, scroll, slide numbers, footer) and
+## opens .md files as notebooks; notebooks/rise.css styles the decks.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	    $(BIN)/jupyter lab notebooks
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""Every deck looks the same: one set of RISE settings for all notebooks, and a title slide each.
+
+The settings live in one place, ``jupyter-config/labconfig/default_setting_overrides.json``,
+which ``make lab`` (and the browser test) put on ``JUPYTER_CONFIG_PATH``; JupyterLab and the
+RISE page read it as the defaults of jupyterlab-rise's settings. A notebook's own ``rise`` or
+``livereveal`` metadata would override them for that deck only, so no notebook may carry one.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
+OVERRIDES = ROOT / "jupyter-config" / "labconfig" / "default_setting_overrides.json"
+LECTURE = "Лекция 21: Сверточные нейронные сети"
+# The title slide: "# <part's title>", then "*Лекция 21: Сверточные нейронные сети. <part>.*".
+TITLE = re.compile(rf"\A# (?P<title>\S.*)\n+\*{LECTURE}\. (?P<part>\S[^*\n]*\S)\.\*\n")
+
+
+def _rise_settings() -> dict:
+    return json.loads(OVERRIDES.read_text(encoding="utf-8"))["jupyterlab-rise:plugin"]
+
+
+def test_rise_settings_are_valid_for_the_installed_jupyterlab_rise():
+    """Checked against jupyterlab-rise's own settings schema: a typo would be dropped silently."""
+    jupyterlab_rise = pytest.importorskip("jupyterlab_rise")
+    schema_file = (Path(jupyterlab_rise.__file__).parent / "labextension" / "schemas"
+                   / "jupyterlab-rise" / "plugin.json")
+    if not schema_file.exists():  # installed as a wheel: the extension is under share/jupyter
+        schema_file = (Path(sys.prefix) / "share" / "jupyter" / "labextensions"
+                       / "jupyterlab-rise" / "schemas" / "jupyterlab-rise" / "plugin.json")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    settings = _rise_settings()
+    jsonschema.validate(settings, schema)  # additionalProperties: false catches unknown keys
+    wanted = {"theme", "transition", "scroll", "slideNumber", "footer", "start_slideshow_at"}
+    assert wanted <= settings.keys(), f"missing deck settings: {wanted - settings.keys()}"
+    assert settings["scroll"] is True, "long outputs must scroll, not run off the slide"
+    assert LECTURE in settings["footer"]
+
+
+def test_make_lab_uses_the_repository_settings():
+    dry_run = subprocess.run(["make", "-n", "-B", "lab"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.replace("\\\n", " ")
+    line = next(line for line in dry_run.splitlines() if "jupyter lab" in line)
+    assert f"JUPYTER_CONFIG_PATH={ROOT / 'jupyter-config'}" in line, line
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_deck_takes_the_shared_settings(path):
+    metadata = jupytext.read(path).metadata
+    own = {key for key in ("rise", "livereveal") if key in metadata}
+    assert not own, f"{path.name} overrides the shared deck settings with its {own} metadata"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_deck_opens_with_a_title_slide(path):
+    first = jupytext.read(path).cells[0]
+    assert first.cell_type == "markdown"
+    assert first.metadata.get("slideshow", {}).get("slide_type") == "slide"
+    assert TITLE.match(first.source), (
+        f"{path.name}: the first slide must be '# <title>' and then "
+        f"'*{LECTURE}. <part of the lecture>.*', got {first.source[:160]!r}")
+
+
+def test_title_slides_name_different_parts():
+    parts = {}
+    for path in NOTEBOOKS:
+        match = TITLE.match(jupytext.read(path).cells[0].source)
+        if match:
+            parts.setdefault((match["title"], match["part"]), []).append(path.name)
+    repeated = {part: names for part, names in parts.items() if len(names) > 1}
+    assert not repeated, f"two decks announce the same part: {repeated}"
