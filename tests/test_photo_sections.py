@@ -7,7 +7,8 @@ Then notebook 05's set-up cell and its photo section run in a Jupyter kernel (nb
 profile) whose sockets refuse to connect and whose CIFAR-10 is a tiny synthetic set: GoogLeNet,
 whose file is there, prints its top-5 on the photographs and draws its CAM; VGG-16, whose file
 is not, prints one short line. With an empty weights folder every model of the section prints
-its one line, and nothing else is shown.
+its one line, and nothing else is shown. Both run in one kernel: first the empty folder (the
+book built before `make weights`), then the same cell again after it.
 """
 
 from __future__ import annotations
@@ -52,15 +53,10 @@ def _section_cells() -> list[str]:
     return [NO_NETWORK, *setup, *photos]
 
 
-def _run(sources: list[str]) -> tuple[list[str], int]:
-    """Execute the cells in a fresh kernel; the last cell's printed lines and its images."""
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    outputs = nb.cells[-1].outputs
-    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    images = sum("image/png" in o.get("data", {}) for o in outputs)
-    return text.splitlines(), images
+def _printed(cell) -> tuple[list[str], int]:
+    """A cell's printed lines and the number of images it shows."""
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return text.splitlines(), sum("image/png" in o.get("data", {}) for o in cell.outputs)
 
 
 @pytest.fixture
@@ -105,21 +101,29 @@ def _notices(lines: list[str]) -> list[str]:
     return [line for line in lines if "недоступны" in line]
 
 
-def test_photo_section_shows_predictions_where_the_file_exists(offline_book, monkeypatch,
-                                                                capsys):
-    _make_weights_googlenet(monkeypatch, capsys)
-    lines, images = _run(_section_cells())
+def test_photo_section_before_and_after_make_weights(offline_book, monkeypatch, capsys):
+    """One kernel: the section runs with an empty weights folder, then after `make weights`."""
+    sources = _section_cells()
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(s) for s in [*sources, sources[-1]]])
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells[:-1]):
+            client.execute_cell(cell, index)
+        before, images = _printed(nb.cells[-2])
+        # no file: one short line per model of the section, nothing else
+        assert len(before) == 2 and images == 0, before
+        assert [("vgg16" in n, "GoogLeNet" in n) for n in _notices(before)] == [
+            (True, False), (False, True)], before
+        assert all(_short(line, offline_book) and "make weights" in line for line in before)
+
+        _make_weights_googlenet(monkeypatch, capsys)
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+    lines, images = _printed(nb.cells[-1])
     predictions = [line for line in lines if PREDICTION.match(line)]
     assert [line.split()[0] for line in predictions] == ["googlenet", "googlenet"], lines
     notices = _notices(lines)
     assert len(notices) == 1 and "vgg16" in notices[0] and _short(notices[0], offline_book), lines
     assert len(lines) == 3, lines  # the two predictions and the one notice, nothing else
     assert images == 1  # GoogLeNet's CAM on the cat
-
-
-def test_photo_section_says_one_short_line_per_missing_file(offline_book):
-    lines, images = _run(_section_cells())
-    assert len(lines) == 2 and images == 0, lines
-    assert [("vgg16" in n, "GoogLeNet" in n) for n in _notices(lines)] == [(True, False),
-                                                                          (False, True)], lines
-    assert all(_short(line, offline_book) and "make weights" in line for line in lines), lines
