@@ -37,3 +37,12 @@ def test_nbconvert_gives_one_slide_per_region(path, tmp_path):
 def test_missing_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="path must be an existing notebook file"):
         slides.to_slides(tmp_path / "nope.md", tmp_path)
+
+
+def test_decks_load_nothing_from_another_host(tmp_path):
+    html = slides.to_slides(NOTEBOOKS[0], tmp_path, execute=False).read_text(encoding="utf-8")
+    loaded = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
+    assert loaded and not [u for u in loaded if "://" in u or u.startswith("//")], loaded
+    for url in loaded:
+        assert (tmp_path / url).is_file(), url  # reveal.js, its theme, MathJax beside the deck
+    assert "assert " not in html.split('<div class="slides">')[1], "remove-input cells shown"

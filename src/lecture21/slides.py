@@ -75,15 +75,10 @@ def slide_count(notebook: nbformat.NotebookNode) -> int:
 
 
 def exporter() -> SlidesExporter:
-    """nbconvert's slides exporter with the offline template, 1280x720 slides, no asserts."""
-    remove = TagRemovePreprocessor(remove_cell_tags={"remove-cell"},
-                                   remove_input_tags={"remove-input"},
-                                   remove_all_outputs_tags={"remove-output"})
-    slides = SlidesExporter(template_name="reveal_offline", extra_template_basedirs=[
+    """nbconvert's slides exporter with the offline template and 1280x720 slides."""
+    return SlidesExporter(template_name="reveal_offline", extra_template_basedirs=[
         str(TEMPLATES)], reveal_url_prefix="reveal.js", reveal_width="1280",
-                            reveal_height="720", reveal_number="c/t")
-    slides.register_preprocessor(remove, enabled=True)
-    return slides
+                          reveal_height="720", reveal_number="c/t")
 
 
 def write_deck(notebook: nbformat.NotebookNode, name: str, out_dir: Path) -> Path:
@@ -92,6 +87,11 @@ def write_deck(notebook: nbformat.NotebookNode, name: str, out_dir: Path) -> Pat
     for cell in notebook.cells:  # a removed input leaves its outputs: drop the empty prompt
         if "remove-input" in cell.metadata.get("tags", []) and not cell.get("outputs"):
             cell.metadata.setdefault("tags", []).append("remove-cell")
+    # Before the export: the slides exporter marks where sections open and close on the cells.
+    remove = TagRemovePreprocessor(remove_cell_tags={"remove-cell"},
+                                   remove_input_tags={"remove-input"},
+                                   remove_all_outputs_tags={"remove-output"}, enabled=True)
+    notebook, _ = remove.preprocess(notebook, {})
     html, _ = exporter().from_notebook_node(notebook, resources={"offline_prefix": ""})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
