@@ -106,7 +106,12 @@ ROOT = Path(__file__).resolve().parent
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, executed_notebooks) -> Path:
     """Build a copy of the book's sources (so the working tree's _build is left alone), with
-    the notebooks nbval has executed in place of their .md sources."""
+    the notebooks nbval has executed in place of their .md sources.
+
+    ``LECTURE21_BUILT_BOOK=<folder>/_build/html`` tests a site built before instead (to work on
+    the site's tests without rebuilding it)."""
+    if os.environ.get("LECTURE21_BUILT_BOOK"):
+        return Path(os.environ["LECTURE21_BUILT_BOOK"])
     source = tmp_path_factory.mktemp("book")
     for name in ("_config.yml", "_toc.yml", "book", "notebooks"):
         path = ROOT / name

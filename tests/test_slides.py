@@ -45,4 +45,22 @@ def test_decks_load_nothing_from_another_host(tmp_path):
     assert loaded and not [u for u in loaded if "://" in u or u.startswith("//")], loaded
     for url in loaded:
         assert (tmp_path / url).is_file(), url  # reveal.js, its theme, MathJax beside the deck
+        if url.endswith(".css"):  # a theme may import web fonts
+            imports = re.findall(r"@import url\(([^)]+)\)", (tmp_path / url).read_text())
+            assert not [i for i in imports if "://" in i], (url, imports)
     assert "assert " not in html.split('<div class="slides">')[1], "remove-input cells shown"
+
+
+def test_myst_roles_become_text_on_slides():
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("CIFAR-10 {cite}`krizhevsky2009cifar, lecun1998gradient`: "
+                                      "{glue:text}`acc` точность, см. {doc}`Основы <01_a>`."),
+        nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+            "display_data", data={"application/papermill.record/text/plain": "61,1"},
+            metadata={"scrapbook": {"name": "acc"}})]),
+    ])
+    got = slides.plain_myst(notebook).cells[0].source
+    assert got == ("CIFAR-10 [krizhevsky2009cifar, lecun1998gradient]: 61,1 точность, "
+                   "см. Основы.")

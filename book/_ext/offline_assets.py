@@ -19,6 +19,9 @@ NOTEBOOK_PREFIX = "notebooks/"
 def _configure(app, config) -> None:
     config.mathjax_path = MATHJAX
     config.nb_ipywidgets_js = {}
+    # myst-nb's toggles of hidden cells, in the book's language.
+    config.nb_code_prompt_show = "Показать скрытое"
+    config.nb_code_prompt_hide = "Скрыть"
 
 
 def _slides_button(app, pagename, templatename, context, doctree) -> None:
@@ -27,7 +30,7 @@ def _slides_button(app, pagename, templatename, context, doctree) -> None:
     deck = f"slides/{pagename.removeprefix(NOTEBOOK_PREFIX)}.slides.html"
     context["header_buttons"].append({
         "type": "link", "url": context["pathto"](deck, 1), "tooltip": "Слайды (reveal.js)",
-        "text": "Слайды", "icon": "fas fa-person-chalkboard", "label": "slides-button",
+        "icon": "fas fa-person-chalkboard", "label": "slides-button",
     })
 
 

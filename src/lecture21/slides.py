@@ -12,6 +12,7 @@ writes the same decks from the notebooks it executed (``book/_ext/offline_assets
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 from pathlib import Path
 
@@ -75,15 +76,51 @@ def slide_count(notebook: nbformat.NotebookNode) -> int:
 
 
 def exporter() -> SlidesExporter:
-    """nbconvert's slides exporter with the offline template and 1280x720 slides."""
+    """nbconvert's slides exporter with the offline template and 1280x720 slides; the theme
+    is ``white``, whose fonts ship with reveal.js (``simple``, nbconvert's default, imports
+    Google Fonts)."""
     return SlidesExporter(template_name="reveal_offline", extra_template_basedirs=[
         str(TEMPLATES)], reveal_url_prefix="reveal.js", reveal_width="1280",
-                          reveal_height="720", reveal_number="c/t")
+                          reveal_height="720", reveal_number="c/t", reveal_theme="white")
+
+
+_ROLE = re.compile(r"\{(cite|cite:p|cite:t|glue:text|glue|doc|ref|numref)\}`([^`]*)`")
+
+
+def _glued(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The values a notebook glued (``results.glue``): name -> pasted text."""
+    values = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = [v for k, v in output.get("data", {}).items() if k.endswith("text/plain")]
+            if name and text:
+                values[name] = str(text[0])
+    return values
+
+
+def plain_myst(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """MyST roles that only the book renders, written as text a deck can show: citations as
+    ``[key]``, glued numbers as their value, document links as their title."""
+    glued = _glued(notebook)
+
+    def replace(match: re.Match) -> str:
+        role, body = match.groups()
+        if role.startswith("cite"):
+            return "[" + ", ".join(k.strip() for k in body.split(",")) + "]"
+        if role.startswith("glue"):
+            return glued.get(body.split(":")[-1].strip(), body)
+        return re.sub(r"\s*<[^>]*>$", "", body) or body  # doc / ref: the link's title
+
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _ROLE.sub(replace, cell.source)
+    return notebook
 
 
 def write_deck(notebook: nbformat.NotebookNode, name: str, out_dir: Path) -> Path:
     """Write ``out_dir/<name>.slides.html`` for an (executed) notebook, assets beside it."""
-    notebook = nbformat.from_dict(notebook)
+    notebook = plain_myst(nbformat.from_dict(notebook))
     for cell in notebook.cells:  # a removed input leaves its outputs: drop the empty prompt
         if "remove-input" in cell.metadata.get("tags", []) and not cell.get("outputs"):
             cell.metadata.setdefault("tags", []).append("remove-cell")
