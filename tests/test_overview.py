@@ -64,7 +64,10 @@ def test_links_and_the_figure(store):
     assert links == {"01_a": "{doc}`Основы <01_a>`"}
     cifar = pd.DataFrame({"модель": ["a", "b"], "MAC": [1e6, 1e8], "задержка CPU, мс": [1, 5],
                           "точность (тест)": [0.6, 0.7]})
+    figure = overview.plot_cost_accuracy(cifar)
+    assert len(figure.axes) == 2 and figure.axes[0].get_xscale() == "log"
     imagenet = overview.imagenet_reference(("resnet18",))
-    figure = overview.plot_cost_accuracy(cifar, imagenet)
-    assert len(figure.axes) == 4 and figure.axes[0].get_xscale() == "log"
-    assert figure.axes[3].texts[0].get_text() == "не измерено"  # ImageNet latency not given
+    figure = overview.plot_cost_accuracy(imagenet, "top-1 ImageNet", "ImageNet")
+    assert figure.axes[1].texts[0].get_text() == "не измерено"  # ImageNet latency not given
+    with pytest.raises(ValueError, match="accuracy must be a column of the frame"):
+        overview.plot_cost_accuracy(imagenet)

@@ -150,34 +150,32 @@ def imagenet_latency(names: tuple[str, ...] = IMAGENET_MODELS, repeats: int = 3)
     return delays
 
 
-def plot_cost_accuracy(cifar: pd.DataFrame, imagenet: pd.DataFrame | None = None):
-    """Accuracy against multiply-adds and against measured CPU latency (log scales): the
-    CIFAR-10 variants the course trained and, where given, the ImageNet models (torchvision)."""
+def plot_cost_accuracy(frame: pd.DataFrame, accuracy: str = "точность (тест)",
+                       title: str = "CIFAR-10 (обучено в курсе)"):
+    """Accuracy (column ``accuracy``) against multiply-adds and against measured CPU latency,
+    log scales, one point per model of ``frame`` (a table of :func:`architectures` or
+    :func:`imagenet_reference`); a panel whose column is missing says it was not measured."""
     import matplotlib.pyplot as plt
 
-    panels = [("MAC", "умножений-сложений на изображение"), ("задержка CPU, мс",
-                                                         "задержка на CPU, мс (1 поток)")]
-    sets = [("CIFAR-10 (обучено в курсе)", cifar, "точность (тест)", "o")]
-    if imagenet is not None and not imagenet.empty:
-        sets.append(("ImageNet (torchvision)", imagenet, "top-1 ImageNet", "s"))
-    fig, axes = plt.subplots(len(sets), 2, figsize=(11, 3.6 * len(sets)), squeeze=False)
-    for row, (title, frame, accuracy, marker) in enumerate(sets):
-        for column, (x, label) in enumerate(panels):
-            ax = axes[row][column]
-            if x not in frame.columns:  # not measured (the smoke profile skips it)
-                ax.text(0.5, 0.5, "не измерено", ha="center", transform=ax.transAxes)
-                ax.set_title(title)
-                continue
-            shown = frame.dropna(subset=[x, accuracy])
-            ax.scatter(shown[x], shown[accuracy] * 100, marker=marker)
-            for _, point in shown.iterrows():
-                ax.annotate(point["модель"], (point[x], point[accuracy] * 100), fontsize=8,
-                            xytext=(3, 3), textcoords="offset points")
-            if len(shown) and (shown[x] > 0).all():
-                ax.set_xscale("log")
-            ax.set_xlabel(label)
-            ax.set_ylabel("точность, %")
-            ax.set_title(title)
-            ax.grid(alpha=0.3)
+    if accuracy not in frame.columns:
+        raise ValueError(f"accuracy must be a column of the frame, got {accuracy!r}")
+    panels = [("MAC", "умножений-сложений на изображение"),
+              ("задержка CPU, мс", "задержка на CPU, мс (1 поток)")]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, (x, label) in zip(axes, panels):
+        ax.set_title(title)
+        if x not in frame.columns:  # not measured (the smoke profile skips it)
+            ax.text(0.5, 0.5, "не измерено", ha="center", transform=ax.transAxes)
+            continue
+        shown = frame.dropna(subset=[x, accuracy])
+        ax.scatter(shown[x], shown[accuracy] * 100)
+        for _, point in shown.iterrows():
+            ax.annotate(point["модель"], (point[x], point[accuracy] * 100), fontsize=8,
+                        xytext=(3, 3), textcoords="offset points")
+        if len(shown) and (shown[x] > 0).all():
+            ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("точность, %")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
