@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint slides figures lab clean install weights
+.PHONY: book test lint slides figures lab clean install weights repository full
 
 install: $(STAMP)
 
@@ -51,6 +51,20 @@ figures: $(STAMP)
 lab: $(STAMP)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	    $(BIN)/jupyter lab notebooks
+
+## Change the repository address (the one setting, _config.yml) and every notebook's Colab
+## install cell with it: make repository URL=https://github.com/<owner>/<name>
+repository:
+	@test -n "$(URL)" || { echo "usage: make repository URL=https://github.com/<owner>/<name>"; exit 1; }
+	@old=$$(sed -n 's/^  url: *//p' _config.yml | head -1); \
+	sed -i "s|^  url: $$old\$$|  url: $(URL)|" _config.yml; \
+	sed -i "s|git+$$old\"|git+$(URL)\"|" notebooks/*.md; \
+	echo "repository: $$old -> $(URL)"
+
+## The full profile on a GPU: every notebook executed, written to _build/full with the results
+## store, each notebook's time printed. Refuses on a CPU unless FORCE=1.
+full: $(STAMP)
+	$(BIN)/python -m lecture21.full _build/full $(if $(FORCE),--force)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

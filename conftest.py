@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from unittest.mock import patch
@@ -77,8 +79,10 @@ def pytest_collect_file(file_path, parent):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The book build reuses the executed notebooks: run it after them."""
-    book = [item for item in items if Path(item.path).name == "test_book.py"]
+    """The book build (and the browser tests of the built site) reuse the executed notebooks:
+    run them after them."""
+    book = [item for item in items if Path(item.path).name in ("test_book.py",
+                                                                "test_browser.py")]
     items[:] = [item for item in items if item not in book] + book
 
 
@@ -94,3 +98,35 @@ def executed_notebooks(request) -> dict[str, Path]:
     """The notebooks nbval executed in this run, every cell passed: stem -> executed .ipynb."""
     folder = request.config.stash[EXECUTED_DIR]
     return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
+
+
+ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, executed_notebooks) -> Path:
+    """Build a copy of the book's sources (so the working tree's _build is left alone), with
+    the notebooks nbval has executed in place of their .md sources.
+
+    ``LECTURE21_BUILT_BOOK=<folder>/_build/html`` tests a site built before instead (to work on
+    the site's tests without rebuilding it)."""
+    if os.environ.get("LECTURE21_BUILT_BOOK"):
+        return Path(os.environ["LECTURE21_BUILT_BOOK"])
+    source = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml", "book", "notebooks"):
+        path = ROOT / name
+        copy = shutil.copytree if path.is_dir() else shutil.copy
+        copy(path, source / name)
+    for stem, executed in executed_notebooks.items():
+        (source / "notebooks" / f"{stem}.md").unlink()
+        shutil.copy(executed, source / "notebooks" / f"{stem}.ipynb")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # A non-inline matplotlib backend in the kernel's environment would draw no figures at all.
+    env.pop("MPLBACKEND", None)
+    run = subprocess.run(
+        [str(jupyter_book), "build", "-W", "--keep-going", str(source)],
+        capture_output=True, text=True, env=env, timeout=3600,
+    )
+    assert run.returncode == 0, f"book build failed:\n{run.stdout[-6000:]}\n{run.stderr[-6000:]}"
+    return source / "_build" / "html"

@@ -8,11 +8,7 @@ Jupyter Book 1.x silently skips Jupytext markdown notebooks without `nb_custom_f
 warns about a failing cell without `-W`: so the test checks the outputs, not only the exit code.
 """
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,30 +22,6 @@ NOTEBOOKS = [
     for entry in part["chapters"]
     if entry["file"].startswith("notebooks/")
 ]
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory, executed_notebooks) -> Path:
-    """Build a copy of the book's sources (so the working tree's _build is left alone), with
-    the notebooks nbval has executed in place of their .md sources."""
-    source = tmp_path_factory.mktemp("book")
-    for name in ("_config.yml", "_toc.yml", "book", "notebooks"):
-        path = ROOT / name
-        copy = shutil.copytree if path.is_dir() else shutil.copy
-        copy(path, source / name)
-    for stem, executed in executed_notebooks.items():
-        (source / "notebooks" / f"{stem}.md").unlink()
-        shutil.copy(executed, source / "notebooks" / f"{stem}.ipynb")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    # A non-inline matplotlib backend in the kernel's environment would draw no figures at all.
-    env.pop("MPLBACKEND", None)
-    run = subprocess.run(
-        [str(jupyter_book), "build", "-W", "--keep-going", str(source)],
-        capture_output=True, text=True, env=env, timeout=3600,
-    )
-    assert run.returncode == 0, f"book build failed:\n{run.stdout[-6000:]}\n{run.stderr[-6000:]}"
-    return source / "_build" / "html"
 
 
 def test_every_notebook_is_in_the_table_of_contents():

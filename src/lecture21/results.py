@@ -29,10 +29,14 @@ import torch
 from lecture21.config import cache_dir, get_device, get_profile
 
 __all__ = [
+    "CLAIMS_COLUMNS",
     "COLUMNS",
+    "claims",
+    "claims_tables",
     "glue",
     "latest",
     "notebook",
+    "parts",
     "publish",
     "read",
     "record",
@@ -336,3 +340,72 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
         display({GLUE_PREFIX + "text/plain": text}, raw=True,
                 metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
     return text
+
+
+#: The columns of a claims table (``measure.claims_table``); «источник» is optional, so a
+#: table written before that column existed is still collected.
+CLAIMS_COLUMNS = ("в лекции", "источник", "измерено", "вывод")
+_CLAIMS_REQUIRED = ("в лекции", "измерено", "вывод")
+
+
+def claims(name: str, frame: pd.DataFrame, caption: str | None = None, **fields: Any):
+    """Publish a notebook's «в лекции / источник / измерено / вывод» table so that the
+    conclusion collects it (:func:`claims_tables`): :func:`publish` that checks the columns.
+
+    One line in a notebook: ``results.claims("resnet_claims", measure.claims_table(rows))``.
+    (Any table published with those columns is collected too; this call makes the intent
+    explicit and fails early on a table the conclusion could not read.)
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in _CLAIMS_REQUIRED if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame must have the claims columns {list(CLAIMS_COLUMNS)}, "
+                         f"missing {missing}")
+    return publish(name, frame, caption, claims=True, **fields)
+
+
+def _is_claims(columns: Any) -> bool:
+    return isinstance(columns, list) and all(c in columns for c in _CLAIMS_REQUIRED)
+
+
+def claims_tables(frame: pd.DataFrame | None = None, profile: str | None = None) -> pd.DataFrame:
+    """Every claims table of every notebook's latest session in ``profile`` as one frame.
+
+    A claims table is any recorded table with the columns «в лекции», «измерено», «вывод»
+    (and optionally «источник»). Columns: «часть», «тетрадь», «таблица», «утверждение» and
+    :data:`CLAIMS_COLUMNS`, in the notebooks' order and each table's row order.
+    """
+    rows = latest(frame, profile)
+    if "columns" in rows.columns:
+        rows = rows[(rows["kind"] == "table") & rows["columns"].map(_is_claims)]
+    header = ["часть", "тетрадь", "таблица", "утверждение", *CLAIMS_COLUMNS]
+    if rows.empty or "columns" not in rows.columns:
+        return pd.DataFrame(columns=header)
+    body = []
+    for (name, table_name), group in rows.groupby(["notebook", "table"], sort=False):
+        part = group["part"].dropna()
+        for claim, cells in table(group, table_name).iterrows():
+            body.append([part.iloc[0] if len(part) else name, name, table_name, claim,
+                         *(cells.get(c, "") for c in CLAIMS_COLUMNS)])
+    out = pd.DataFrame(body, columns=header)
+    return out.sort_values("тетрадь", kind="stable").reset_index(drop=True)
+
+
+def parts(names: list[str], frame: pd.DataFrame | None = None,
+          profile: str | None = None) -> pd.DataFrame:
+    """Which of the notebooks ``names`` have results in ``profile``: one row per name with its
+    part title (as the notebook named it), session date and the number of runs and tables;
+    ``ran`` is False for a notebook that has not run (the conclusion says so in one line)."""
+    if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"names must be a list of notebook names, got {names!r}")
+    rows = latest(frame, profile)
+    body = []
+    for name in names:
+        own = rows[rows["notebook"] == name]
+        part = own["part"].dropna()
+        body.append({"notebook": name, "part": part.iloc[0] if len(part) else None,
+                     "ran": not own.empty, "date": own["date"].max() if len(own) else None,
+                     "runs": int((own["kind"] == "run").sum()),
+                     "tables": int(own.loc[own["kind"] == "table", "table"].nunique())})
+    return pd.DataFrame(body, columns=["notebook", "part", "ran", "date", "runs", "tables"])
