@@ -95,9 +95,9 @@ def source_excerpt(obj: object, first: str | None = None, last: str | None = Non
     import textwrap
 
     lines, start = inspect.getsourcelines(obj)
-    doc = inspect.getdoc(obj)
     body = list(range(len(lines)))
-    if doc:  # drop the docstring: from the line that opens it to the line that closes it
+    # Its own docstring only (inspect.getdoc would inherit nn.Module.forward's).
+    if getattr(obj, "__doc__", None) and any('"""' in line for line in lines):
         opening = next(i for i, line in enumerate(lines) if '"""' in line)
         closing = opening if lines[opening].count('"""') == 2 else next(
             i for i in range(opening + 1, len(lines)) if '"""' in lines[i])
