@@ -143,13 +143,33 @@ def test_summary_row():
 def test_claims_table_is_a_dataframe_of_verdicts():
     from lecture21.measure import claims_table
 
-    table = claims_table([("c", "10", "60", False), ("d", "1", "1", True)])
+    table = claims_table([("c", "10", "60 (статья)", "60", False), ("d", "1", "1", True)])
+    assert list(table.columns) == ["в лекции", "источник", "измерено", "вывод"]
     assert list(table.index) == ["c", "d"] and table.index.name == "утверждение"
     assert list(table["вывод"]) == ["неверно / уточнено", "верно"]
+    assert list(table["источник"]) == ["60 (статья)", "—"]  # a row of four has no source
     with pytest.raises(ValueError, match="holds"):
         claims_table([("c", "10", "60", "no")])
-    sourced = claims_table([("c", "10", "статья, табл. 1", "60", False)])
-    assert list(sourced.columns) == ["в лекции", "источник", "измерено", "вывод"]
-    assert sourced.loc["c", "источник"] == "статья, табл. 1"
-    with pytest.raises(ValueError, match="one length"):
-        claims_table([("c", "10", "60", False), ("c", "10", "s", "60", False)])
+    with pytest.raises(ValueError, match="source"):
+        claims_table([("c", "10")])
+
+
+def test_conv_mlp_split_against_torchvision_modules():
+    import torchvision
+
+    table = measure.conv_mlp_split()
+    assert list(table.index) == [row[0] for row in measure.SPLIT_NETWORKS]
+    # VGG-16 and ResNet-18: the shares of torchvision's own modules, which nobody here wrote.
+    for shown, name in (("VGG-16", "vgg16"), ("ResNet-18", "resnet18")):
+        with torch.device("meta"):
+            reference = getattr(torchvision.models, name)()
+        split = measure.parameter_split(reference)
+        assert table.loc[shown, "параметры в MLP"] == pytest.approx(split["fc"] / split["total"])
+        assert table.loc[shown, "параметры, млн"] == round(split["total"] / 1e6, 3)
+    # LeNet-5 as printed: C1 156 + C3 1,516 + C5 48,120 in convolutions, F6 10,164 in the MLP.
+    assert table.loc["LeNet-5", "параметры в свёртках"] == pytest.approx(49_792 / 60_000)
+    assert table.loc["LeNet-5", "параметры в MLP"] == pytest.approx(10_164 / 60_000)
+    # The slide holds for the networks with big heads, not for those with global pooling.
+    assert (table["MAC в свёртках"] > 0.9).all()
+    assert (table.loc[["simple_cnn", "AlexNet", "VGG-16"], "параметры в MLP"] > 0.85).all()
+    assert (table.loc[["GoogLeNet", "ResNet-18"], "параметры в MLP"] < 0.2).all()

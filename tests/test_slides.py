@@ -1,5 +1,9 @@
-"""Every notebook is a sensible RISE / reveal.js slideshow: one slide per lecture slide region."""
+"""Every notebook is a sensible RISE / reveal.js slideshow: one slide per lecture slide region,
+no set-up or assert slides, and no slide taller than a 1280x720 screen (estimated by lines)."""
 
+import ast
+import inspect
+import math
 import re
 from pathlib import Path
 
@@ -7,8 +11,91 @@ import jupytext
 import pytest
 
 from lecture21 import slides
+from lecture21.helpers import source_excerpt
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.md"))
+
+#: What fits a 1280x720 slide at RISE's default scale: a code cell of at most 20 source lines
+#: (the issue's rule), a source dump of at most 24 printed lines, and about 34 lines in all
+#: (prose wrapped at 100 characters, a heading counting as two).
+MAX_CELL_LINES, MAX_DUMP_LINES, MAX_SLIDE_LINES = 20, 24, 34
+
+
+def _shown(cell) -> bool:
+    kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+    tags = cell.metadata.get("tags", [])
+    return kind not in ("skip", "notes") and not {"remove-cell", "remove-input"} & set(tags)
+
+
+def _prose_lines(text: str) -> int:
+    lines = 0
+    for line in text.splitlines():
+        lines += (2 if line.startswith("#") else 1) * max(1, math.ceil(len(line) / 100))
+    return lines
+
+
+def _namespace(notebook) -> dict:
+    """The notebook's imports (only them), to resolve what its cells print the source of."""
+    namespace: dict = {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: no imports to take from them
+            continue
+        imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        exec(compile(ast.Module(imports, []), "<imports>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def _dump_lines(source: str, namespace: dict) -> int:
+    """Printed lines of the ``inspect.getsource(x)`` / ``source_excerpt(x, ...)`` calls of a cell
+    whose argument is a dotted name of an imported module (others are not estimated)."""
+    total = 0
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = ast.unparse(node.func)
+        if name not in ("inspect.getsource", "source_excerpt"):
+            continue
+        try:
+            target = eval(ast.unparse(node.args[0]), dict(namespace))  # noqa: S307
+        except (NameError, AttributeError):
+            continue  # a name defined by an earlier cell (a model instance): not estimated
+        if name == "source_excerpt":
+            markers = [ast.literal_eval(a) for a in node.args[1:]]
+            total += len(source_excerpt(target, *markers).splitlines())
+        else:
+            code = inspect.getsource(target)
+            total += len(code.splitlines())
+    return total
+
+
+def slide_heights(notebook) -> list[tuple[int, int, list[str]]]:
+    """(index of the slide's first cell, estimated lines, problems) for every slide and
+    sub-slide: a slide holds its own cell and the fragments and plain cells after it."""
+    namespace = _namespace(notebook)
+    heights: list[tuple[int, int, list[str]]] = []
+    for i, cell in enumerate(notebook.cells):
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if kind in ("slide", "subslide"):
+            heights.append((i, 0, []))
+        if not heights or not _shown(cell):
+            continue
+        start, lines, problems = heights[-1]
+        if cell.cell_type == "markdown":
+            lines += _prose_lines(cell.source)
+        else:
+            own = len(cell.source.splitlines())
+            dump = _dump_lines(cell.source, namespace)
+            if own > MAX_CELL_LINES:
+                problems.append(f"cell {i}: {own} source lines")
+            if dump > MAX_DUMP_LINES:
+                problems.append(f"cell {i}: prints {dump} lines of source")
+            lines += own + dump
+        heights[-1] = (start, lines, problems)
+    return heights
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -17,6 +104,51 @@ def test_notebook_has_slide_structure(path):
     assert "jupytext" in notebook.metadata, "no jupytext header: nbval and the book would skip it"
     assert notebook.cells[0].metadata.get("slideshow", {}).get("slide_type") == "slide"
     assert slides.slide_count(notebook) >= 3
+
+
+#: The decks cut to fit (issue 14): notebooks 01-05; later notebooks join as they are cut.
+FITTED = [p for p in NOTEBOOKS if p.stem[:2] in {"01", "02", "03", "04", "05"}]
+
+
+@pytest.mark.parametrize("path", FITTED, ids=lambda p: p.stem)
+def test_no_slide_is_taller_than_the_screen(path):
+    notebook = jupytext.read(path)
+    too_tall = [
+        (start, lines, problems) for start, lines, problems in slide_heights(notebook)
+        if problems or lines > MAX_SLIDE_LINES
+    ]
+    assert not too_tall, f"slides starting at cells (index, lines, problems): {too_tall}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_set_up_and_assert_cells_are_not_slides(path):
+    notebook = jupytext.read(path)
+    for i, cell in enumerate(notebook.cells):
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if "remove-input" in cell.metadata.get("tags", []) or re.search(
+                r"^(from lecture21 import|import lecture21)", cell.source, flags=re.M):
+            assert kind == "skip", f"cell {i} ({cell.source.splitlines()[0]!r}) is a {kind}"
+
+
+def test_height_estimate_counts_prose_code_and_source_dumps():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    def meta(kind):
+        return {"slideshow": {"slide_type": kind}}
+
+    notebook = new_notebook(cells=[
+        new_markdown_cell("# Title\n" + "x" * 150, metadata=meta("slide")),
+        new_code_cell("import inspect\nfrom lecture21.helpers import minmax\n"
+                      "print(inspect.getsource(minmax))", metadata=meta("skip")),
+        new_code_cell("print(inspect.getsource(minmax))", metadata=meta("subslide")),
+        new_code_cell("\n".join(["x = 1"] * 21), metadata=meta("fragment")),
+    ])
+    from lecture21.helpers import minmax
+
+    dump = len(inspect.getsource(minmax).splitlines())
+    (_, first, _), (_, second, problems) = slide_heights(notebook)
+    assert first == 2 + 2  # a heading counts twice, 150 characters wrap onto two lines
+    assert second == 1 + dump + 21 and problems == ["cell 3: 21 source lines"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS[:1], ids=lambda p: p.stem)

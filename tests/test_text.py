@@ -76,6 +76,23 @@ def test_words_alone_cannot_decide_the_task():
     assert text.ngram_label(["парк", "не", "грязный"]) == 1
 
 
+def test_count_logistic_regression_is_sklearn_on_counts():
+    """Our baseline equals the plain scikit-learn pipeline above; trigram counts solve the task."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    task = text.make_ngram_task(2000, 500, seed=1)
+    bags = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 2))
+    x_train = bags.fit_transform(" ".join(s) for s in task.train_sentences)
+    reference = LogisticRegression(max_iter=2000).fit(x_train, task.train_y.numpy()).score(
+        bags.transform(" ".join(s) for s in task.test_sentences), task.test_y.numpy())
+    assert text.count_logistic_regression(task, (1, 2)) == pytest.approx(reference, abs=0.01)
+    assert text.count_logistic_regression(task) < 0.6  # linear in word counts: near chance
+    assert text.count_logistic_regression(task, (1, 3)) > 0.95
+    with pytest.raises(ValueError, match="ngram_range"):
+        text.count_logistic_regression(task, (2, 1))
+
+
 def test_text_cnn_shapes_and_fixed_length_features():
     model = models.create("text_cnn", "text", num_classes=3, vocab_size=50, filters=7)
     assert isinstance(model, TextCNN)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["atomic_write", "eval_mode", "minmax", "model_device"]
+__all__ = ["atomic_write", "eval_mode", "minmax", "model_device", "source_excerpt"]
 
 
 @contextlib.contextmanager
@@ -81,3 +81,40 @@ def minmax(values: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
     shifted = values - low
     high = shifted.amax(dim=dims, keepdim=True) if dims else shifted.max()
     return shifted / (high + eps)
+
+
+def source_excerpt(obj: object, first: str | None = None, last: str | None = None) -> str:
+    """The source of ``obj`` without its docstring, or only the lines from the first one that
+    contains ``first`` to the first one after it that contains ``last``, dedented, with a line
+    saying where the whole code is: a slide shows the part that carries the idea.
+
+    A marker that is not in the source is a ``ValueError``, so a notebook's excerpt cannot go
+    silently stale when the code changes.
+    """
+    import inspect
+    import textwrap
+
+    lines, start = inspect.getsourcelines(obj)
+    body = list(range(len(lines)))
+    # Its own docstring only (inspect.getdoc would inherit nn.Module.forward's).
+    if getattr(obj, "__doc__", None) and any('"""' in line for line in lines):
+        opening = next(i for i, line in enumerate(lines) if '"""' in line)
+        closing = opening if lines[opening].count('"""') == 2 else next(
+            i for i in range(opening + 1, len(lines)) if '"""' in lines[i])
+        body = [i for i in body if not opening <= i <= closing]
+    if first is not None or last is not None:
+        def find(marker: str, after: int) -> int:
+            for i in body:
+                if i >= after and marker in lines[i]:
+                    return i
+            raise ValueError(f"marker {marker!r} is not in the source of {obj!r} after line "
+                             f"{start + after}")
+
+        lo = find(first, 0) if first is not None else body[0]
+        hi = find(last, lo) if last is not None else body[-1]
+        body = [i for i in body if lo <= i <= hi]
+    text = textwrap.dedent("".join(lines[i] for i in body)).rstrip()
+    module = inspect.getmodule(obj)
+    where = module.__name__.replace(".", "/") + ".py" if module else "?"
+    return (f"{text}\n# ... {where}, строки {start + body[0]}–{start + body[-1]} "
+            f"из {start}–{start + len(lines) - 1}")

@@ -23,7 +23,13 @@ _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def layer_kind(module: nn.Module) -> str:
-    """``"conv"`` for convolutions, ``"fc"`` for fully connected layers, else ``"other"``."""
+    """``"conv"`` for convolutions, ``"fc"`` for fully connected layers, else ``"other"``.
+
+    A module of our own that is a convolution by another name (LeNet-5's partially connected
+    C3) says so with a class attribute ``layer_kind = "conv"``.
+    """
+    if getattr(module, "layer_kind", None) in ("conv", "fc"):
+        return module.layer_kind
     if isinstance(module, _CONV):
         return "conv"
     if isinstance(module, nn.Linear):
@@ -39,9 +45,15 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 def parameter_split(model: nn.Module) -> dict[str, int]:
     """Parameters by layer kind: ``{"conv": ..., "fc": ..., "other": ..., "total": ...}``."""
     split: Counter[str] = Counter({"conv": 0, "fc": 0, "other": 0})
+    counted: set[int] = set()
     for module in model.modules():
-        own = sum(p.numel() for p in module.parameters(recurse=False))
-        split[layer_kind(module)] += own
+        kind = layer_kind(module)
+        # A conv or fc layer owns everything under it (C3's ParameterList of kernels).
+        mine = module.parameters(recurse=kind != "other")
+        for p in mine:
+            if id(p) not in counted:
+                counted.add(id(p))
+                split[kind] += p.numel()
     split["total"] = count_parameters(model)
     return dict(split)
 
@@ -216,28 +228,35 @@ def training_row(
     }
 
 
+#: The columns of every claims table: what the lecture's slide says, what the primary source
+#: (paper, dataset page) says, what this book computes, and the verdict.
+CLAIMS_COLUMNS = ("в лекции", "источник", "измерено", "вывод")
+
 
 def claims_table(rows):
-    """The "в лекции / измерено / вывод" table as a pandas DataFrame, one row per claim
-    ``(claim, lecture's figure, measured, holds: bool)``; rows of five,
-    ``(claim, lecture's figure, source, measured, holds)``, add the column "источник" (where
-    the figure comes from: a paper's table, a model zoo)."""
+    """The «в лекции / источник / измерено / вывод» table as a pandas DataFrame, one row per
+    claim ``(claim, lecture, source, measured, holds: bool)``.
+
+    ``lecture`` is only what the slide says; a figure from a paper goes into ``source``, never
+    into ``lecture`` (the lecture and its sources disagree often enough to need both). A row of
+    four, ``(claim, lecture, measured, holds)``, has no source: its cell says «—».
+    """
     import pandas as pd
 
-    body = []
-    sizes = {len(row) if isinstance(row, tuple | list) else 0 for row in rows}
+    body, names = [], []
     for row in rows:
-        if len(sizes) != 1 or len(row) not in (4, 5) or not isinstance(row[-1], bool):
+        if len(row) == 4:
+            row = (row[0], row[1], "—", row[2], row[3])
+        if len(row) != 5 or not isinstance(row[4], bool):
             raise ValueError(
-                "each row must be (claim, lecture, measured, holds: bool) or (claim, lecture, "
-                f"source, measured, holds), all of one length, got {row!r}"
+                "each row must be (claim, lecture, source, measured, holds: bool), "
+                f"got {row!r}"
             )
-        body.append((*row[1:-1], "верно" if row[-1] else "неверно / уточнено"))
-    columns = ["в лекции", "измерено", "вывод"]
-    if sizes == {5}:
-        columns.insert(1, "источник")
-    return pd.DataFrame(body, columns=columns,
-                        index=pd.Index([r[0] for r in rows], name="утверждение"))
+        claim, lecture, source, measured, holds = row
+        names.append(claim)
+        body.append((lecture, source, measured, "верно" if holds else "неверно / уточнено"))
+    return pd.DataFrame(body, columns=list(CLAIMS_COLUMNS),
+                        index=pd.Index(names, name="утверждение"))
 
 
 def layer_shapes(
@@ -270,3 +289,45 @@ def _forward_with_hooks(
     finally:
         for handle in handles:
             handle.remove()
+
+
+#: The networks the slide "Особенности CNN" is checked on: (name shown, registry name, variant,
+#: builder options, input shape). Paper-sized ImageNet networks, LeNet-5 as printed in 1998.
+SPLIT_NETWORKS: tuple[tuple[str, str, str, dict, tuple[int, ...]], ...] = (
+    ("simple_cnn", "simple_cnn", "cifar", {}, (1, 3, 32, 32)),
+    ("LeNet-5", "lenet5", "cifar", {"paper": True}, (1, 1, 32, 32)),
+    ("AlexNet", "alexnet", "imagenet", {}, (1, 3, 224, 224)),
+    ("VGG-16", "vgg16", "imagenet", {}, (1, 3, 224, 224)),
+    ("GoogLeNet", "googlenet", "imagenet", {"aux_logits": False}, (1, 3, 224, 224)),
+    ("ResNet-18", "resnet18", "imagenet", {}, (1, 3, 224, 224)),
+)
+
+
+def conv_mlp_split(networks=SPLIT_NETWORKS):
+    """Where parameters and multiply-adds sit, convolutions against the fully connected head
+    (MLP), for each network of ``networks`` (rows as in :data:`SPLIT_NETWORKS`).
+
+    Slide "Особенности CNN": "most computation is in the convolutions, most parameters in the
+    MLP". The networks are built on the meta device (nothing is allocated), so the table costs
+    a second. Shares are fractions of the network's total; "прочие" are batch norm, LeNet's
+    trainable subsampling and the like. A network with global average pooling and one linear
+    layer (GoogLeNet, ResNet) keeps few parameters in its head: there the slide stops holding.
+    """
+    import pandas as pd
+
+    from lecture21 import models
+
+    rows = {}
+    for shown, name, variant, options, shape in networks:
+        with torch.device("meta"):
+            model = models.create(name, variant, **options)
+        params, mac = parameter_split(model), mac_split(model, shape)
+        rows[shown] = {
+            "параметры, млн": round(params["total"] / 1e6, 3),
+            "параметры в свёртках": params["conv"] / params["total"],
+            "параметры в MLP": params["fc"] / params["total"],
+            "MAC, млн": round(mac["total"] / 1e6, 1),
+            "MAC в свёртках": mac["conv"] / mac["total"],
+            "MAC в MLP": mac["fc"] / mac["total"],
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("сеть")

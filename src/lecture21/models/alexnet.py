@@ -339,3 +339,26 @@ def zfnet(
             for c in convs
         )
     return initialise(ZFNet(replace(config, convs=convs, lrn_alpha=lrn_alpha), num_classes), init)
+
+
+def describe(model: AlexNet, input_shape: tuple[int, ...] = (1, 3, 224, 224)) -> dict:
+    """One column of the slide-style comparison of AlexNet-family networks: the first layer,
+    conv2's stride, the groups of every convolution (AlexNet's two GPUs), the sides of the five
+    feature maps, parameters and multiply-adds (meta-device friendly: nothing runs for real)."""
+    from lecture21 import measure
+
+    if not isinstance(model, AlexNet):
+        raise ValueError(f"model must be an AlexNet or ZFNet, got {type(model).__name__}")
+    convs = [layer.conv for layer in model.features]
+    names = [f"features.conv{i}.conv" for i in range(1, len(convs) + 1)]
+    sides = [shape[1] for shape in measure.layer_shapes(model, input_shape, names)]
+    first = convs[0]
+    return {
+        "conv1": f"{first.out_channels}×{first.kernel_size[0]}×{first.kernel_size[0]}"
+                 f", шаг {first.stride[0]}",
+        "conv2 шаг": convs[1].stride[0],
+        "группы (2 GPU)": [c.groups for c in convs],
+        "размер карт conv1..5": sides,
+        "параметры, млн": round(measure.count_parameters(model) / 1e6, 2),
+        "MAC, млн": round(measure.macs(model, input_shape) / 1e6),
+    }

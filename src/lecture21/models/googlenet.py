@@ -168,7 +168,7 @@ class GoogLeNet(nn.Module):
         if stem == "imagenet":  # 224 -> 112 -> 56 -> 56 -> 28
             self.conv1 = ConvReLU(3, w(64), 7, stride=2, padding=3, **bn)
             self.maxpool1 = nn.MaxPool2d(3, stride=2, padding=0 if ceil_mode else 1, **pool)
-        else:  # 32x32: one 3x3 convolution, no downsampling before the blocks (32 -> 16 -> 8)
+        else:  # 32x32: one 3x3 convolution; only maxpool2 downsamples before the blocks (32 -> 16)
             self.conv1 = ConvReLU(3, w(64), 3, padding=1, **bn)
             self.maxpool1 = nn.Identity()
         self.lrn1 = norm()
@@ -279,8 +279,10 @@ def googlenet(
 ) -> GoogLeNet:
     """GoogLeNet; ``imagenet`` = Table 1 with LRN and auxiliary classifiers.
 
-    The cifar variant replaces the stem (7x7/2 conv and two poolings, a 16x reduction) by one
-    3x3 convolution, so the blocks see 16x16, 8x8 and 4x4 maps; it uses batch norm instead of
+    The cifar variant replaces the stem's 7x7/2 convolution and first 3x3/2 pooling by one 3x3
+    convolution and keeps its second pooling: where the paper's stem takes 224 to 28 before
+    block 3a (an 8x reduction: 112, 56, 28), this one takes 32 to 16 (2x), so the blocks see
+    16x16, 8x8 and 4x4 maps; it uses batch norm instead of
     LRN (trains in few epochs), no auxiliary classifiers (the network is shallow enough for the
     gradient, and the engine trains one output), and half the widths by default.
     """

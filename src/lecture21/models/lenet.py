@@ -4,7 +4,8 @@ recognition", section II.B and figure 2).
 Slide "LeNet-5". Layers as in the paper: C1 (6 maps, 5x5), S2 (2x2 subsampling), C3 (16 maps,
 5x5, each connected to only some of S2's maps, Table I), S4, C5 (120 maps, 5x5 on 5x5 = fully
 connected), F6 (84 units), and 10 Euclidean RBF output units with fixed parameter vectors. The
-paper counts "60,000 trainable parameters": C1 156 + S2 12 + C3 1,516 + S4 32 + C5 48,120 +
+paper: "The network in figure 2 contains 340,908 connections, but only 60,000 trainable free
+parameters because of the weight sharing." C1 156 + S2 12 + C3 1,516 + S4 32 + C5 48,120 +
 F6 10,164 = 60,000 exactly (the RBF vectors are fixed, so they are buffers here).
 
 S2 and S4 are not max pooling: each unit sums its 2x2 inputs, multiplies by a trainable
@@ -53,6 +54,8 @@ class Subsampling(nn.Module):
 class PartialConv2d(nn.Module):
     """C3: output map ``j`` convolves only the input maps ``connections[j]`` (Table I), to break
     the symmetry between maps and to save connections."""
+
+    layer_kind = "conv"  # lecture21.measure counts it with the convolutions
 
     def __init__(
         self, connections: tuple[tuple[int, ...], ...], kernel: int = 5
@@ -147,7 +150,7 @@ def lenet5(
     head: str | None = None,
 ) -> LeNet5:
     """LeNet-5. ``paper=True``: the 1998 network exactly (1 input channel, Table I connections,
-    trainable subsampling, scaled tanh, RBF output; 60,000 trainable parameters).
+    trainable subsampling, scaled tanh, RBF output; "only 60,000 trainable free parameters").
 
     The default cifar version keeps the layers and their sizes but takes 3 colour channels and
     uses what later networks learnt to train faster: full C3 connections, ReLU, 2x2 max pooling

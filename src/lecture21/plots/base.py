@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["confusion_matrix", "plot_confusion", "show_images", "show_maps"]
+__all__ = ["confusion_matrix", "plot_confusion", "show_images", "show_maps", "show_panels"]
 
 
 def _numpy(x) -> np.ndarray:
@@ -80,3 +80,21 @@ def plot_confusion(
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def show_panels(pictures, titles: Sequence[str], title: str | None = None, size: float = 2.75
+                ) -> plt.Figure:
+    """One row of mixed pictures: colour images ``(H, W, 3)`` as they are, single maps
+    ``(H, W)`` (a feature map, an edge response) in grey, each with its caption."""
+    pictures = [_numpy(p) for p in pictures]
+    if len(titles) != len(pictures):
+        raise ValueError(f"titles must have one caption per picture ({len(pictures)}), "
+                         f"got {len(titles)}")
+    for p in pictures:
+        if p.ndim not in (2, 3):
+            raise ValueError(f"each picture must be (H, W) or (H, W, 3), got {p.shape}")
+
+    def draw(ax, picture):
+        ax.imshow(picture, cmap=None if picture.ndim == 3 else "gray")
+
+    return _grid(pictures, draw, list(titles), len(pictures), title, size)

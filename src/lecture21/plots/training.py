@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
-__all__ = ["compare_runs", "learning_curves"]
+__all__ = ["accuracy_by_epoch", "compare_runs", "learning_curves"]
 
 _KEYS = ("epoch", "loss", "train_acc", "test_acc", "lr")
 
@@ -65,5 +65,30 @@ def compare_runs(
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_by_epoch(histories: Mapping[str, Sequence[Mapping]],
+                      title: str = "Точность по эпохам") -> plt.Figure:
+    """Train and test accuracy by epoch, one panel per run, on one shared accuracy axis."""
+    if not histories:
+        raise ValueError("histories must name at least one run")
+    fig, axes = plt.subplots(1, len(histories), figsize=(4 * len(histories), 3), sharey=True,
+                             squeeze=False)
+    for ax, (name, history) in zip(axes[0], histories.items()):
+        _check_history(history, f"history of {name!r}")
+        epochs = [row["epoch"] for row in history]
+        ax.plot(epochs, [row["train_acc"] for row in history], "o-", label="обучение")
+        tested = [(row["epoch"], row["test_acc"]) for row in history
+                  if row["test_acc"] is not None]
+        if tested:
+            ax.plot(*zip(*tested, strict=True), "s-", label="тест")
+        ax.set_title(name)
+        ax.set_xlabel("эпоха")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("точность")
+    axes[0, 0].legend()
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
