@@ -148,3 +148,28 @@ def test_claims_table_is_a_dataframe_of_verdicts():
     assert list(table["вывод"]) == ["неверно / уточнено", "верно"]
     with pytest.raises(ValueError, match="holds"):
         claims_table([("c", "10", "60", "no")])
+
+
+def test_peak_memory_by_hand():
+    """float32 maps of 8x8: a 1x1 conv to 4 maps allocates 4*64*4 = 1024 bytes; conv, ReLU
+    (not in place), conv to 2 maps peaks while the conv's and the ReLU's outputs both live."""
+    one = nn.Sequential(nn.Conv2d(1, 4, 1, bias=False))
+    assert measure.peak_memory(one, (1, 1, 8, 8)) == 1024
+    two = nn.Sequential(nn.Conv2d(1, 4, 1, bias=False), nn.ReLU(), nn.Conv2d(4, 2, 1, bias=False))
+    assert measure.peak_memory(two, (1, 1, 8, 8)) == 2048
+    bn = nn.Sequential(nn.Conv2d(1, 4, 1, bias=False), nn.BatchNorm2d(4)).eval()
+    before = bn[1].running_mean.clone()
+    assert measure.peak_memory(bn, (2, 1, 8, 8), training=True) > 2 * 1024
+    assert torch.equal(bn[1].running_mean, before) and not bn.training  # the model untouched
+    with pytest.raises(ValueError, match="input_shape"):
+        measure.peak_memory(one, (8, 8))
+
+
+def test_claims_table_with_sources():
+    from lecture21.measure import claims_table
+
+    table = claims_table([("c", "10", "табл. 2", "60", False), ("d", "1", "1", True)])
+    assert list(table.columns) == ["в лекции", "источник", "измерено", "вывод"]
+    assert list(table["источник"]) == ["табл. 2", ""]
+    with pytest.raises(ValueError, match="holds"):
+        claims_table([("c", "10", "s", "60", "no")])

@@ -172,6 +172,9 @@ FULL_RUNS: tuple[NotebookRun, ...] = (
     NotebookRun("05_vgg_googlenet", "vgg11", {"width": 1.0}),
     NotebookRun("05_vgg_googlenet", "vgg16", {"width": 1.0}),
     NotebookRun("05_vgg_googlenet", "googlenet", {"width": 1.0}),
+    NotebookRun("08_densenet", "densenet_bc"),
+    NotebookRun("08_densenet", "resnet20"),
+    NotebookRun("09_mobile", "shufflenet_v2_x1_0"),
 )
 
 

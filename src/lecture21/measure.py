@@ -7,6 +7,7 @@ slide "Особенности CNN" says that convolutions hold the computation a
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from collections import Counter
@@ -175,6 +176,42 @@ def activation_memory(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
     return {"total": sum(sizes), "largest": max(sizes, default=0), "input": x_bytes}
 
 
+def peak_memory(model: nn.Module, input_shape: tuple[int, ...], *, training: bool = False) -> int:
+    """Peak bytes allocated on the CPU during one pass, weights excluded, as ``torch.profiler``
+    records every allocation and free (``profile_memory=True``).
+
+    ``training=False``: a forward pass in eval mode without gradients, the memory a deployed
+    model needs beyond its weights. ``training=True``: a forward and a backward pass in train
+    mode (of a copy, so that batch norm's running statistics stay untouched): the activations
+    autograd keeps for the backward pass plus the gradients. A warm-up pass is not counted.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    if len(input_shape) < 3:
+        raise ValueError(f"input_shape must be (batch, channels, ...), got {input_shape!r}")
+    if model_device(model).type != "cpu":
+        raise ValueError("peak_memory measures the CPU allocator: move the model to the CPU")
+    net = copy.deepcopy(model).train(training)
+    x = torch.randn(input_shape)
+
+    def run() -> None:
+        if training:
+            net(x).float().sum().backward()
+            net.zero_grad(set_to_none=True)
+        else:
+            with torch.no_grad():
+                net(x)
+
+    run()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    live = peak = 0
+    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak
+
+
 def summary(
     model: nn.Module, input_shape: tuple[int, ...], *, latency_repeats: int = 0
 ) -> dict[str, float]:
@@ -219,18 +256,27 @@ def training_row(
 
 def claims_table(rows):
     """The "в лекции / измерено / вывод" table as a pandas DataFrame, one row per claim
-    ``(claim, lecture's figure, measured, holds: bool)``."""
+    ``(claim, lecture's figure, measured, holds: bool)``; rows of five,
+    ``(claim, lecture's figure, source, measured, holds)``, add the column "источник" (the
+    paper and table, or the computation, that decides the claim)."""
     import pandas as pd
 
     body = []
+    with_source = any(len(row) == 5 for row in rows)
     for row in rows:
-        if len(row) != 4 or not isinstance(row[3], bool):
+        if len(row) not in (4, 5) or not isinstance(row[-1], bool):
             raise ValueError(
-                f"each row must be (claim, lecture, measured, holds: bool), got {row!r}"
+                "each row must be (claim, lecture, measured, holds: bool) or "
+                f"(claim, lecture, source, measured, holds: bool), got {row!r}"
             )
-        claim, lecture, measured, holds = row
-        body.append((lecture, measured, "верно" if holds else "неверно / уточнено"))
-    return pd.DataFrame(body, columns=["в лекции", "измерено", "вывод"],
+        lecture, *middle, measured, holds = row[1:]
+        source = middle[0] if middle else ""
+        verdict = "верно" if holds else "неверно / уточнено"
+        body.append((lecture, source, measured, verdict) if with_source
+                    else (lecture, measured, verdict))
+    columns = (["в лекции", "источник", "измерено", "вывод"] if with_source
+               else ["в лекции", "измерено", "вывод"])
+    return pd.DataFrame(body, columns=columns,
                         index=pd.Index([r[0] for r in rows], name="утверждение"))
 
 

@@ -186,6 +186,19 @@ RECIPES: dict[str, Recipe] = {
     "googlenet": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
                                   "quick": {"train_size": None, "epochs": 2,
                                             "options": {"width": 0.125}}}),
+    # DenseNet against ResNet at an equal CPU budget (notebook 08). Both have batch norm: lr 0.1
+    # at batch 128 (He et al. 2016, section 4.2; Huang et al. 2017 use 0.1 at batch 64). On two
+    # cores DenseNet-BC (L=22) trains at about 0.6 of ResNet-20's images per second (measured,
+    # one thread: 58 against 93), so ResNet-20 sees 80,000 images in the time DenseNet-BC sees
+    # 50,000: two epochs of 40,000.
+    "densenet_bc": Recipe(lr=0.1, profiles={"smoke": {"options": {"depth": 22}},
+                                            "quick": {"train_size": None, "epochs": 1,
+                                                      "options": {"depth": 22}}}),
+    "resnet20_vs_densenet": Recipe(lr=0.1, profiles={"quick": {"train_size": 40_000,
+                                                               "epochs": 2}}),
+    # The mobile networks' CIFAR variants (notebook 09): batch norm, the same lr.
+    "shufflenet_v2_x1_0": Recipe(lr=0.1, profiles={"quick": {"train_size": None,
+                                                             "epochs": 3}}),
 }
 
 
