@@ -173,3 +173,9 @@ def test_claims_table_with_sources():
     assert list(table["источник"]) == ["табл. 2", ""]
     with pytest.raises(ValueError, match="holds"):
         claims_table([("c", "10", "s", "60", "no")])
+
+
+def test_conv_weights_leave_out_biases_and_norms():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv1d(4, 2, 1, bias=False),
+                        nn.Linear(2, 2))
+    assert measure.conv_weights(net) == 3 * 4 * 9 + 4 * 2

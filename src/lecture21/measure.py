@@ -37,6 +37,12 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def conv_weights(model: nn.Module) -> int:
+    """Weights of the convolutions only (no biases, no batch norm): what the papers' block
+    arithmetic counts (SqueezeNext's ``9C^2/4`` against a 3x3 convolution's ``9C^2``)."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, _CONV))
+
+
 def parameter_split(model: nn.Module) -> dict[str, int]:
     """Parameters by layer kind: ``{"conv": ..., "fc": ..., "other": ..., "total": ...}``."""
     split: Counter[str] = Counter({"conv": 0, "fc": 0, "other": 0})
