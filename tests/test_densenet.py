@@ -12,7 +12,13 @@ from torch import nn
 from lecture21 import pretrained
 from lecture21.measure import count_parameters
 from lecture21.models import available, create, entry
-from lecture21.models.densenet import LEGACY_KEYS, DenseBlock, DenseLayer
+from lecture21.models.densenet import (
+    LEGACY_KEYS,
+    DenseBlock,
+    DenseLayer,
+    feature_reuse,
+    trace_block,
+)
 
 torch.set_num_threads(1)
 
@@ -158,3 +164,35 @@ def test_figures_draw_from_the_model():
     fig = densenet.dense_block()  # the concatenation's maps are read from the block
     assert any("72 = 24 + 4·12" in t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
+
+
+def test_trace_block_records_what_each_layer_computes_on():
+    torch.manual_seed(0)
+    block = DenseBlock(3, in_channels=4, growth_rate=2, bn_size=2).eval()
+    x = torch.randn(1, 4, 5, 5)
+    trace = trace_block(block, x)
+    assert [r.shape[1] for r in trace.received] == [4, 6, 8]
+    for i, received in enumerate(trace.received):
+        assert torch.equal(received, torch.cat([x, *trace.outputs[:i]], 1))
+    assert all(not layer._forward_hooks and not layer.norm1._forward_pre_hooks
+               for layer in block.values())  # hooks removed
+    with pytest.raises(ValueError, match="DenseBlock"):
+        trace_block(nn.Identity(), x)
+
+
+def test_feature_reuse_by_hand():
+    """Two layers on 2 input maps, k = 1: layer 2's 1x1 conv reads 2 + 1 maps; the mean |w|
+    per source is computed by hand, and the transition row reads all three sources."""
+    block = DenseBlock(2, in_channels=2, growth_rate=1, bn_size=2)
+    transition = nn.Conv2d(4, 2, 1, bias=False)
+    with torch.no_grad():
+        block["denselayer1"].conv1.weight.copy_(torch.tensor([[1.0, -3.0], [1.0, 1.0]])
+                                                .view(2, 2, 1, 1))
+        block["denselayer2"].conv1.weight.copy_(torch.tensor([[2.0, 0.0, 5.0], [0.0, 2.0, -1.0]])
+                                                .view(2, 3, 1, 1))
+        transition.weight.fill_(0.5)
+        transition.weight[:, 3] = 2.0
+    heat = feature_reuse(block, transition)
+    nan = float("nan")
+    expected = torch.tensor([[1.5, nan, nan], [1.0, 3.0, nan], [0.5, 0.5, 2.0]])
+    torch.testing.assert_close(heat, expected, equal_nan=True)

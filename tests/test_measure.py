@@ -173,3 +173,24 @@ def test_conv_mlp_split_against_torchvision_modules():
     assert (table["MAC в свёртках"] > 0.9).all()
     assert (table.loc[["simple_cnn", "AlexNet", "VGG-16"], "параметры в MLP"] > 0.85).all()
     assert (table.loc[["GoogLeNet", "ResNet-18"], "параметры в MLP"] < 0.2).all()
+
+
+def test_peak_memory_by_hand():
+    """float32 maps of 8x8: a 1x1 conv to 4 maps allocates 4*64*4 = 1024 bytes; conv, ReLU
+    (not in place), conv to 2 maps peaks while the conv's and the ReLU's outputs both live."""
+    one = nn.Sequential(nn.Conv2d(1, 4, 1, bias=False))
+    assert measure.peak_memory(one, (1, 1, 8, 8)) == 1024
+    two = nn.Sequential(nn.Conv2d(1, 4, 1, bias=False), nn.ReLU(), nn.Conv2d(4, 2, 1, bias=False))
+    assert measure.peak_memory(two, (1, 1, 8, 8)) == 2048
+    bn = nn.Sequential(nn.Conv2d(1, 4, 1, bias=False), nn.BatchNorm2d(4)).eval()
+    before = bn[1].running_mean.clone()
+    assert measure.peak_memory(bn, (2, 1, 8, 8), training=True) > 2 * 1024
+    assert torch.equal(bn[1].running_mean, before) and not bn.training  # the model untouched
+    with pytest.raises(ValueError, match="input_shape"):
+        measure.peak_memory(one, (8, 8))
+
+
+def test_conv_weights_leave_out_biases_and_norms():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv1d(4, 2, 1, bias=False),
+                        nn.Linear(2, 2))
+    assert measure.conv_weights(net) == 3 * 4 * 9 + 4 * 2

@@ -236,3 +236,15 @@ def test_figures_draw_from_the_model():
     after = [t.get_text() for t in ax.texts if t.get_text().isdigit()][6:]
     assert after == ["0", "2", "4", "1", "3", "5"]
     plt.close(fig)
+
+
+def test_group_reach_of_grouped_and_shuffled_units():
+    from lecture21.models.shufflenet import group_reach
+
+    grouped = nn.Conv2d(6, 6, 1, groups=3)
+    assert torch.equal(group_reach(grouped, 6, 3) > 0, torch.eye(3, dtype=torch.bool))
+    assert (group_reach(nn.Conv2d(6, 6, 1), 6, 3) > 0).all()
+    units = nn.Sequential(ShuffleUnit(24, 24, 3), ShuffleUnit(24, 24, 3)).train()
+    assert (group_reach(units, 24, 3) > 0).all() and units.training  # mode restored
+    with pytest.raises(ValueError, match="groups"):
+        group_reach(grouped, 6, 4)

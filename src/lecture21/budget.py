@@ -180,6 +180,9 @@ FULL_RUNS: tuple[NotebookRun, ...] = (
     # plain-56 is notebook 06's run, cached.
     *(NotebookRun("07_resnet_improvements", "resnet56", options)
       for options in ({}, {"stochastic_depth": 0.5}, {"zero_init_residual": True})),
+    NotebookRun("08_densenet", "densenet_bc"),
+    NotebookRun("08_densenet", "resnet20"),
+    NotebookRun("09_mobile", "shufflenet_v2_x1_0"),
 )
 
 

@@ -7,6 +7,7 @@ slide "Особенности CNN" says that convolutions hold the computation a
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from collections import Counter
@@ -40,6 +41,12 @@ def layer_kind(module: nn.Module) -> str:
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """The number of parameters (shared ones counted once)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def conv_weights(model: nn.Module) -> int:
+    """Weights of the convolutions only (no biases, no batch norm): what the papers' block
+    arithmetic counts (SqueezeNext's ``9C^2/4`` against a 3x3 convolution's ``9C^2``)."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, _CONV))
 
 
 def parameter_split(model: nn.Module) -> dict[str, int]:
@@ -185,6 +192,42 @@ def activation_memory(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
     for n in input_shape:
         x_bytes *= n
     return {"total": sum(sizes), "largest": max(sizes, default=0), "input": x_bytes}
+
+
+def peak_memory(model: nn.Module, input_shape: tuple[int, ...], *, training: bool = False) -> int:
+    """Peak bytes allocated on the CPU during one pass, weights excluded, as ``torch.profiler``
+    records every allocation and free (``profile_memory=True``).
+
+    ``training=False``: a forward pass in eval mode without gradients, the memory a deployed
+    model needs beyond its weights. ``training=True``: a forward and a backward pass in train
+    mode (of a copy, so that batch norm's running statistics stay untouched): the activations
+    autograd keeps for the backward pass plus the gradients. A warm-up pass is not counted.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    if len(input_shape) < 3:
+        raise ValueError(f"input_shape must be (batch, channels, ...), got {input_shape!r}")
+    if model_device(model).type != "cpu":
+        raise ValueError("peak_memory measures the CPU allocator: move the model to the CPU")
+    net = copy.deepcopy(model).train(training)
+    x = torch.randn(input_shape)
+
+    def run() -> None:
+        if training:
+            net(x).float().sum().backward()
+            net.zero_grad(set_to_none=True)
+        else:
+            with torch.no_grad():
+                net(x)
+
+    run()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    live = peak = 0
+    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak
 
 
 def summary(

@@ -22,6 +22,7 @@ between blocks a transition layer BN-ReLU-Conv(1x1)-AvgPool(2x2) halves the numb
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -155,6 +156,65 @@ class DenseNet(nn.Module):
         x = F.relu(self.features(x))
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         return self.classifier(x)
+
+
+@dataclass
+class BlockTrace:
+    """What the hooks of :func:`trace_block` saw in one pass through a dense block: the block's
+    input ``x_0``, the tensor each layer's first batch norm actually received (``received[i]``
+    for layer ``i + 1``) and the ``k`` new maps each layer returned (``outputs``)."""
+
+    block_input: torch.Tensor
+    received: list[torch.Tensor] = field(default_factory=list)
+    outputs: list[torch.Tensor] = field(default_factory=list)
+
+
+def trace_block(block: DenseBlock, x: torch.Tensor) -> BlockTrace:
+    """Run ``block`` on ``x`` (no gradients) with forward hooks on every dense layer: a
+    pre-hook on its ``norm1`` records what the layer computes on, a hook on the layer records
+    what it returns. The hooks are always removed. Slide "DenseNet": the check that layer ``i``
+    receives ``[x_0, x_1, ..., x_{i-1}]`` is then a comparison of recorded tensors."""
+    if not isinstance(block, DenseBlock):
+        raise ValueError(f"block must be a DenseBlock, got {type(block).__name__}")
+    trace = BlockTrace(x)
+    handles = []
+    for layer in block.values():
+        handles.append(layer.norm1.register_forward_pre_hook(
+            lambda _m, args: trace.received.append(args[0].detach().clone())))
+        handles.append(layer.register_forward_hook(
+            lambda _m, _args, out: trace.outputs.append(out.detach().clone())))
+    try:
+        with torch.no_grad():
+            block(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return trace
+
+
+def feature_reuse(block: DenseBlock, transition: nn.Module | None = None) -> torch.Tensor:
+    """The paper's Figure 5 for one block: entry ``[target, source]`` is the mean absolute
+    weight with which layer ``target`` (1..n; ``n + 1`` is ``transition``'s convolution, or the
+    classifier's ``nn.Linear``, if given) reads the maps of ``source`` (0 = the block's input,
+    ``s`` = dense layer ``s``), normalised by the number of those maps; NaN where layer
+    ``target`` cannot see ``source`` (``source >= target``)."""
+    if not isinstance(block, DenseBlock):
+        raise ValueError(f"block must be a DenseBlock, got {type(block).__name__}")
+    layers = list(block.values())
+    growth = layers[0].conv2.out_channels
+    first = layers[0].conv1.in_channels
+    readers = [layer.conv1.weight for layer in layers]
+    if transition is not None:
+        weight = transition.conv.weight if hasattr(transition, "conv") else transition.weight
+        readers.append(weight)
+    heat = torch.full((len(readers), len(layers) + 1), float("nan"))
+    for target, weight in enumerate(readers, start=1):
+        w = weight.detach().abs()
+        w = (w.flatten(2).mean(2) if w.dim() > 2 else w).mean(0)  # per input map
+        bounds = [0, first, *(first + growth * s for s in range(1, target))]
+        for source in range(target):
+            heat[target - 1, source] = w[bounds[source]:bounds[source + 1]].mean()
+    return heat
 
 
 def _references(depth: int, timm_tag: str) -> tuple[Reference, ...]:

@@ -104,6 +104,31 @@ class ShuffleUnit(nn.Module):
         return self.relu(y + x)
 
 
+def group_reach(module: nn.Module, channels: int, groups: int, size: int = 6) -> torch.Tensor:
+    """Which input groups the output groups of ``module`` depend on: entry ``[out, in]`` is
+    the summed absolute gradient of output group ``out``'s sum with respect to input group
+    ``in`` (eval mode, one random input of ``channels`` maps of ``size`` x ``size``). Zero means
+    that no information passes from that input group to that output group (slide "ShuffleNet":
+    stacked group convolutions without the shuffle never mix the groups)."""
+    if channels % groups:
+        raise ValueError(f"channels={channels} must split into groups={groups}")
+    was_training = module.training
+    module.eval()
+    try:
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(1, channels, size, size, generator=generator, requires_grad=True)
+        y = module(x)
+        per_out = y.shape[1] // groups
+        reach = torch.zeros(groups, groups)
+        for out in range(groups):
+            (grad,) = torch.autograd.grad(y[:, out * per_out:(out + 1) * per_out].sum(), x,
+                                          retain_graph=True)
+            reach[out] = grad.abs().sum((0, 2, 3)).view(groups, -1).sum(1)
+    finally:
+        module.train(was_training)
+    return reach
+
+
 class ShuffleNetV1(nn.Module):
     """Stem, three stages of ``ShuffleUnit`` s (the first of each with stride 2), global average
     pooling, FC. ``stem="cifar"`` is a 3x3/1 convolution without max pooling."""

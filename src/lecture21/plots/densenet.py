@@ -4,12 +4,14 @@ from the layers' modules, map sizes from a forward pass with hooks."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
+import torch
 from matplotlib.patches import FancyArrowPatch
 from torch import nn
 
 from lecture21.plots.architectures import _box, _chain, layer_shapes
 
-__all__ = ["dense_block", "densenet_structure"]
+__all__ = ["dense_block", "densenet_structure", "feature_reuse", "parameters_against_depth"]
 
 
 def dense_block(block: nn.Module | None = None) -> plt.Figure:
@@ -80,3 +82,45 @@ FIGURES = {
     "densenet-dense-block": dense_block,
     "densenet-three-blocks": densenet_structure,
 }
+
+
+def feature_reuse(heats: list[torch.Tensor], title: str = "") -> plt.Figure:
+    """The paper's Figure 5: one heat map per dense block, ``heats[b][target - 1, source]`` from
+    :func:`lecture21.models.densenet.feature_reuse`; the last row is the layer after the block
+    (transition or classifier). Each map is scaled to its own maximum, as in the paper."""
+    fig, axes = plt.subplots(1, len(heats), figsize=(3.4 * len(heats), 3.4), squeeze=False)
+    for b, (ax, heat) in enumerate(zip(axes[0], heats), start=1):
+        h = heat.numpy()
+        ax.imshow(h / np.nanmax(h), cmap="viridis", vmin=0, vmax=1)
+        n = h.shape[0]
+        ax.set_xticks(range(h.shape[1]), ["вход", *map(str, range(1, h.shape[1]))], fontsize=7)
+        ax.set_yticks(range(n), [*map(str, range(1, n)), "переход" if b < len(heats) else "fc"],
+                      fontsize=7)
+        ax.set_xlabel("источник s (слой, чьи карты читают)")
+        ax.set_ylabel("приёмник ℓ")
+        ax.set_title(f"плотный блок {b}")
+    fig.suptitle(title or "Повторное использование признаков: средний |вес| от слоя s к слою ℓ")
+    fig.tight_layout()
+    return fig
+
+
+def parameters_against_depth(
+    by_depth: dict[str, dict[int, int]], by_growth: dict[int, int], depth: int
+) -> plt.Figure:
+    """Left: parameters against depth for each family of ``by_depth`` ({label: {depth:
+    parameters}}); right: DenseNet-BC's parameters against the growth rate k at ``depth``."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label, points in by_depth.items():
+        depths = sorted(points)
+        left.plot(depths, [points[d] / 1e6 for d in depths], "o-", label=label)
+    left.set_xlabel("глубина L (слоёв с весами)")
+    left.set_ylabel("параметры, млн")
+    left.set_title("Параметры против глубины")
+    left.legend(fontsize=8)
+    ks = sorted(by_growth)
+    right.plot(ks, [by_growth[k] / 1e6 for k in ks], "o-", color="C2")
+    right.set_xlabel("темп роста k")
+    right.set_ylabel("параметры, млн")
+    right.set_title(f"DenseNet-BC, L = {depth}: параметры против k")
+    fig.tight_layout()
+    return fig

@@ -11,7 +11,8 @@ from torch import nn
 
 from lecture21.plots.architectures import _arrow, _box
 
-__all__ = ["channel_shuffle", "fire_module", "shufflenet_unit", "squeezenext_block"]
+__all__ = ["accuracy_against_cost", "channel_shuffle", "fire_module", "group_mixing",
+           "shufflenet_unit", "squeezenext_block"]
 
 
 def _kernel(conv: nn.Conv2d) -> str:
@@ -151,3 +152,47 @@ FIGURES = {
     "squeezenext-block": squeezenext_block,
     "shufflenet-unit": shufflenet_unit,
 }
+
+
+def group_mixing(reach: dict[str, torch.Tensor]) -> plt.Figure:
+    """One panel per ``{title: matrix}`` of
+    :func:`lecture21.models.shufflenet.group_reach`: how strongly each output group depends on
+    each input group (white: not at all)."""
+    fig, axes = plt.subplots(1, len(reach), figsize=(3.6 * len(reach), 3.3), squeeze=False)
+    for ax, (title, matrix) in zip(axes[0], reach.items()):
+        g = matrix.shape[0]
+        ax.imshow((matrix / matrix.max()).numpy(), cmap="Greys", vmin=0, vmax=1)
+        for i in range(g):
+            for j in range(g):
+                ax.text(j, i, "0" if matrix[i, j] == 0 else "≠ 0", ha="center", va="center",
+                        color="C3", fontsize=9)
+        ax.set_xticks(range(g), [f"вх. {j + 1}" for j in range(g)])
+        ax.set_yticks(range(g), [f"вых. {i + 1}" for i in range(g)])
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("Какие группы каналов входа влияют на группы выхода (два блока, g = 3)")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_against_cost(
+    names: list[str], top1: list[float], macs: list[float], latency_ms: list[float],
+    title: str = "",
+) -> plt.Figure:
+    """ImageNet top-1 against multiply-adds (left) and against measured CPU latency (right),
+    both axes of cost logarithmic: where the two panels order the networks differently, MACs
+    do not predict speed."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, cost, label in ((left, [m / 1e6 for m in macs], "умножения-сложения, млн (лог.)"),
+                            (right, latency_ms, "задержка CPU, мс (лог.)")):
+        ax.scatter(cost, top1, color="C0")
+        for name, x, y in zip(names, cost, top1):
+            ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("top-1 ImageNet, %")
+        ax.grid(alpha=0.3)
+    left.set_title("Точность против MAC")
+    right.set_title("Точность против измеренной задержки")
+    fig.suptitle(title or "Мобильные сети, ResNet-50 и VGG-16 при 224×224")
+    fig.tight_layout()
+    return fig

@@ -192,6 +192,7 @@ RECIPES: dict[str, Recipe] = {
                                         "options": {"width": 0.125, "dropout": 0.0}}}),
     # GoogLeNet is the slowest per image on a CPU (many small branches): one epoch on 30,000.
     "googlenet": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
+<<<<<<< HEAD
                                   "quick": {"train_size": 30_000, "epochs": 1, "lr": 0.1,
                                             "options": {"width": 0.125, "dropout": 0.0}}}),
     # He et al.'s CIFAR networks (section 4.2): SGD, lr 0.1 at batch 128, weight decay 1e-4.
@@ -222,6 +223,27 @@ EXPERIMENTS: dict[str, Recipe] = {
                                           "quick": {"train_size": 2_000, "test_size": 500,
                                                     "epochs": 4, "options": {"width": 8}},
                                           "full": {"batch_size": 128}}),
+=======
+                                  "quick": {"train_size": None, "epochs": 2,
+                                            "options": {"width": 0.125}}}),
+    # DenseNet against ResNet at an equal CPU budget (notebook 08). Both have batch norm: lr 0.1
+    # at batch 128 (He et al. 2016, section 4.2; Huang et al. 2017 use 0.1 at batch 64). On two
+    # cores (measured, quick) DenseNet-BC (L=22) trains at 136-189 images/s, ResNet-20 at
+    # 179-222: one epoch of all 50,000 took DenseNet-BC 265 s for 56.0 % (ResNet-20, 2 x 40,000
+    # images: 360 s, 66.3 %); 22,000 / 26,000 images took 162 / 145 s for 44.4 / 52.1 %. The
+    # notebook's five minutes leave under two minutes of training each: 16,000 / 20,000
+    # images took 89 / 65 s for 40.0 / 47.7 % (the notebook 199 s).
+    "densenet_bc": Recipe(lr=0.1, profiles={"smoke": {"options": {"depth": 22}},
+                                            "quick": {"train_size": 16_000, "epochs": 1,
+                                                      "options": {"depth": 22}}}),
+    "resnet20_vs_densenet": Recipe(lr=0.1, profiles={"quick": {"train_size": 20_000,
+                                                               "epochs": 1}}),
+    # The mobile networks' CIFAR variants (notebook 09): batch norm, the same lr. On two cores
+    # ShuffleNet v2 (0.5x) trains at 315-333 images/s on two cores (measured, quick: one epoch
+    # of 30,000 images, 95 s, 42.1 %; two epochs of 35,000, 210 s, 53.0 %, the notebook 247 s).
+    "shufflenet_v2_x1_0": Recipe(lr=0.1, profiles={"quick": {"train_size": 35_000,
+                                                             "epochs": 2}}),
+>>>>>>> densenet
 }
 
 
