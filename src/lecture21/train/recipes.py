@@ -192,7 +192,6 @@ RECIPES: dict[str, Recipe] = {
                                         "options": {"width": 0.125, "dropout": 0.0}}}),
     # GoogLeNet is the slowest per image on a CPU (many small branches): one epoch on 30,000.
     "googlenet": Recipe(profiles={"smoke": {"options": {"width": 0.125}},
-<<<<<<< HEAD
                                   "quick": {"train_size": 30_000, "epochs": 1, "lr": 0.1,
                                             "options": {"width": 0.125, "dropout": 0.0}}}),
     # He et al.'s CIFAR networks (section 4.2): SGD, lr 0.1 at batch 128, weight decay 1e-4.
@@ -208,24 +207,6 @@ RECIPES: dict[str, Recipe] = {
                                         "options": {"width": 8}},
                               "full": {"batch_size": 128}})
        for name in ("plain20", "plain56", "resnet20", "resnet56")},
-}
-
-#: Experiments' recipes (``train_or_load(model, data, recipe=EXPERIMENTS[...])``): one budget
-#: for the runs an experiment compares.
-EXPERIMENTS: dict[str, Recipe] = {
-    # Notebook 07: ResNet-56 with and without stochastic depth (Huang et al. 2016) and with the
-    # last batch norm of each block zero-initialised (Goyal et al. 2017), the same epochs.
-    # Augmented as in the papers: the train-test gap is one of the measured effects. quick:
-    # channels 8/16/32, 2,000 images, 4 epochs; full (GPU, not measured): width 16, all images.
-    "resnet56_variants": Recipe(lr=0.1, hp={"weight_decay": 1e-4, "batch_size": 64},
-                                profiles={"smoke": {"train_size": 256, "test_size": 128,
-                                                    "epochs": 1, "options": {"width": 4}},
-                                          "quick": {"train_size": 2_000, "test_size": 500,
-                                                    "epochs": 4, "options": {"width": 8}},
-                                          "full": {"batch_size": 128}}),
-=======
-                                  "quick": {"train_size": None, "epochs": 2,
-                                            "options": {"width": 0.125}}}),
     # DenseNet against ResNet at an equal CPU budget (notebook 08). Both have batch norm: lr 0.1
     # at batch 128 (He et al. 2016, section 4.2; Huang et al. 2017 use 0.1 at batch 64). On two
     # cores (measured, quick) DenseNet-BC (L=22) trains at 136-189 images/s, ResNet-20 at
@@ -243,7 +224,21 @@ EXPERIMENTS: dict[str, Recipe] = {
     # of 30,000 images, 95 s, 42.1 %; two epochs of 35,000, 210 s, 53.0 %, the notebook 247 s).
     "shufflenet_v2_x1_0": Recipe(lr=0.1, profiles={"quick": {"train_size": 35_000,
                                                              "epochs": 2}}),
->>>>>>> densenet
+}
+
+#: Experiments' recipes (``train_or_load(model, data, recipe=EXPERIMENTS[...])``): one budget
+#: for the runs an experiment compares.
+EXPERIMENTS: dict[str, Recipe] = {
+    # Notebook 07: ResNet-56 with and without stochastic depth (Huang et al. 2016) and with the
+    # last batch norm of each block zero-initialised (Goyal et al. 2017), the same epochs.
+    # Augmented as in the papers: the train-test gap is one of the measured effects. quick:
+    # channels 8/16/32, 2,000 images, 4 epochs; full (GPU, not measured): width 16, all images.
+    "resnet56_variants": Recipe(lr=0.1, hp={"weight_decay": 1e-4, "batch_size": 64},
+                                profiles={"smoke": {"train_size": 256, "test_size": 128,
+                                                    "epochs": 1, "options": {"width": 4}},
+                                          "quick": {"train_size": 2_000, "test_size": 500,
+                                                    "epochs": 4, "options": {"width": 8}},
+                                          "full": {"batch_size": 128}}),
 }
 
 
