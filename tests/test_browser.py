@@ -151,6 +151,10 @@ def test_search_finds_a_russian_word_of_a_notebook(site, browser):
     watched.check_network()
 
 
+# Executed, deck 01 has slides taller than 720 px (its figures and tables: 726-1404 px, measured
+# in CI); strict, so the test fails here once they fit and the mark must go (issues 14, 15).
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="deck 01's executed slides do not fit 1280x720 yet")
 def test_offline_deck_steps_through_every_slide_within_1280x720(built_book, site, browser):
     deck = built_book / "slides" / f"{DECK}.slides.html"
     assert deck.is_file(), "the book build writes a deck per notebook"

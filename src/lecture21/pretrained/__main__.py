@@ -19,7 +19,7 @@ from lecture21.pretrained import load, timm_model
 from lecture21.pretrained.weights import WeightsUnavailable, local_file, stored_file
 
 #: Our models whose official weights the notebooks load (``pretrained.load``).
-BOOK_MODELS = ("alexnet", "googlenet", "vgg16")
+BOOK_MODELS = ("alexnet", "googlenet", "vgg16", "resnet50", "resnext50_32x4d", "xception")
 #: timm models the notebooks show with their own weights (``pretrained.timm_model``).
 BOOK_TIMM = ("resnet50",)
 
