@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import socket
 import urllib.request
+from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -76,3 +78,15 @@ def forbid_network(monkeypatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+@pytest.fixture(name="store")
+def results_store(tmp_path, monkeypatch) -> Path:
+    """An empty results store of the smoke profile, outside any notebook's context."""
+    from lecture21 import results
+
+    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
+    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
+    for key in ("notebook", "session", "part"):
+        monkeypatch.setitem(results._CONTEXT, key, None)
+    return tmp_path / "results.jsonl"

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from support import results_store  # noqa: F401  (the `store` fixture: an empty results store)
 
 from lecture21 import measure, models, overview, results
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("LECTURE21_CACHE", str(tmp_path))
-    monkeypatch.setenv("LECTURE21_PROFILE", "smoke")
-    for key in ("notebook", "session", "part"):
-        monkeypatch.setitem(results._CONTEXT, key, None)
 
 
 def _run(model, accuracy, train_size, options=None, data="CIFAR-10, JPEG-копия", variant="cifar"):
