@@ -13,6 +13,8 @@ from lecture21.plots.densenet import *  # noqa: F403
 from lecture21.plots.densenet import __all__ as _densenet
 from lecture21.plots.depth import *  # noqa: F403
 from lecture21.plots.depth import __all__ as _depth
+from lecture21.plots.ilsvrc_depth import *  # noqa: F403
+from lecture21.plots.ilsvrc_depth import __all__ as _ilsvrc_depth
 from lecture21.plots.interpret import *  # noqa: F403
 from lecture21.plots.interpret import __all__ as _interpret
 from lecture21.plots.mobile import *  # noqa: F403
@@ -25,6 +27,6 @@ from lecture21.plots.training import *  # noqa: F403
 from lecture21.plots.training import __all__ as _training
 
 __all__ = [
-    *_architectures, *_base, *_densenet, *_depth, *_interpret, *_mobile, *_residual, *_signals,
-    *_training,
+    *_architectures, *_base, *_densenet, *_depth, *_ilsvrc_depth, *_interpret, *_mobile,
+    *_residual, *_signals, *_training,
 ]
