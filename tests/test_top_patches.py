@@ -67,3 +67,21 @@ def test_bad_input_is_a_clear_error():
         tp.top_activations(_tiny(), images, "3", channel=0, k=4)
     with pytest.raises(ValueError, match="channel must be in"):
         tp.top_activations(_tiny(), images, "3", channel=9, k=1)
+
+
+def test_strongest_patches_stay_inside_the_field_and_draw():
+    from lecture21 import plots
+
+    model = _tiny().eval()
+    images = torch.randint(0, 256, (12, 16, 16, 3), dtype=torch.uint8)
+    views = tp.strongest_patches(model, images, "3", channels=(0, 2), k=3)
+    assert list(views) == [0, 2] and all(len(v) == 3 for v in views.values())
+    for view in views[0] + views[2]:
+        top, left, bottom, right = view.box
+        assert view.patch.shape == view.projection.shape[:2] + (3,) == (bottom - top,
+                                                                        right - left, 3)
+        assert view.outside < 1e-6  # the projection never leaves the receptive field
+        assert 0 <= view.projection.min() and view.projection.max() <= 1
+    assert len(plots.top_patches(views).axes) == 2 * 2 * 3
+    with pytest.raises(ValueError, match="views must map"):
+        plots.top_patches({})

@@ -15,7 +15,8 @@ from lecture21.interpret.gradients import deconvnet
 from lecture21.interpret.hooks import capture, eval_mode, resolve_layer
 from lecture21.interpret.receptive_field import ReceptiveField
 
-__all__ = ["TopActivation", "patch_box", "top_activations", "unit_projection"]
+__all__ = ["PatchView", "TopActivation", "patch_box", "strongest_patches", "top_activations",
+           "unit_projection"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,41 @@ def unit_projection(model: nn.Module, image: torch.Tensor, layer: nn.Module | st
     x = normalize(image.unsqueeze(0))
     return deconvnet(_Unit(model, module, channel, unit.y, unit.x), x, 0)[0]
 
+
+
+@dataclass(frozen=True)
+class PatchView:
+    """One of the top activations of a channel: its input ``patch`` (uint8 ``(h, w, 3)``), the
+    deconvnet ``projection`` cut to the same window (``(h, w, 3)`` in [0, 1]), the ``box`` and
+    how much of the projection's mass falls ``outside`` that box (0 for a correct field)."""
+
+    activation: TopActivation
+    box: tuple[int, int, int, int]
+    patch: torch.Tensor
+    projection: torch.Tensor
+    outside: float
+
+
+def strongest_patches(model: nn.Module, images: torch.Tensor, layer: str,
+                      channels: tuple[int, ...], k: int = 9) -> dict[int, list[PatchView]]:
+    """Zeiler & Fergus's Fig. 2 for ``channels`` of ``layer``: per channel the ``k`` strongest
+    activations over uint8 ``images`` with their patches and projections."""
+    from lecture21.helpers import minmax
+    from lecture21.interpret.receptive_field import receptive_field
+
+    field = receptive_field(model, layer)
+    height, width = images.shape[1:3]
+    views = {}
+    for channel in channels:
+        views[channel] = []
+        for unit in top_activations(model, images, layer, channel, k):
+            top, left, bottom, right = box = patch_box(field, unit.y, unit.x, height, width)
+            projection = unit_projection(model, images[unit.index], layer, unit, channel)
+            magnitude = projection.abs().sum(0)
+            total = float(magnitude.sum())  # 0 for a dead channel: nothing leaves the box
+            inside = float(magnitude[top:bottom, left:right].sum())
+            outside = 1 - inside / total if total > 0 else 0.0
+            cut = projection[:, top:bottom, left:right].permute(1, 2, 0)
+            views[channel].append(PatchView(unit, box, images[unit.index, top:bottom, left:right],
+                                            minmax(cut[None], eps=1e-12)[0], outside))
+    return views

@@ -23,10 +23,12 @@ from lecture21.plots.residual import *  # noqa: F403
 from lecture21.plots.residual import __all__ as _residual
 from lecture21.plots.signals import *  # noqa: F403
 from lecture21.plots.signals import __all__ as _signals
+from lecture21.plots.top_patches import *  # noqa: F403
+from lecture21.plots.top_patches import __all__ as _top_patches
 from lecture21.plots.training import *  # noqa: F403
 from lecture21.plots.training import __all__ as _training
 
 __all__ = [
     *_architectures, *_base, *_densenet, *_depth, *_ilsvrc_depth, *_interpret, *_mobile,
-    *_residual, *_signals, *_training,
+    *_residual, *_signals, *_top_patches, *_training,
 ]
