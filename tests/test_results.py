@@ -161,3 +161,23 @@ def test_glue_writes_numbers_the_russian_way():
     assert results.glue("what", "AlexNet") == "AlexNet"
     with pytest.raises(ValueError, match="name"):
         results.glue("two words", 1)
+
+
+def test_every_published_table_is_displayed():
+    """``results.publish`` returns the table's view: mid-cell, its value is lost and the page
+    shows nothing (notebook 03's quality tables once). It must end its cell or be displayed."""
+    import ast
+    from pathlib import Path
+
+    import jupytext
+
+    lost = []
+    for path in sorted(Path(__file__).resolve().parents[1].glob("notebooks/*.md")):
+        for number, cell in enumerate(jupytext.read(path).cells):
+            if cell.cell_type != "code":
+                continue
+            body = ast.parse(cell.source).body
+            lost += [f"{path.name}, cell {number}" for statement in body[:-1]
+                     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+                     and ast.unparse(statement.value.func).endswith("results.publish")]
+    assert not lost, lost
