@@ -28,12 +28,6 @@ from nbval import plugin
 
 EXECUTED_DIR = pytest.StashKey[Path]()
 
-# CI's smoke profile shares two cores between everything: one thread per notebook kernel (the
-# kernels inherit this) avoids waiting on busy cores; notebooks carry no thread settings.
-if os.environ.get("LECTURE21_PROFILE") == "smoke":
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
 def _is_jupytext_markdown(path) -> bool:
     if path.suffix != ".md" or path.parent.name != "notebooks":
         return False

@@ -4,8 +4,9 @@ The book the test session built (``built_book``, see conftest.py) is served on l
 page must load with no failed request and no request to another host (MathJax, fonts and
 scripts are served by the site itself), every image decoded, notebook pages with their executed
 outputs and formulas typeset by MathJax; the search page finds a Russian word of a notebook;
-the launch, download and slides buttons exist, Colab's link ends in ``.ipynb``; one offline
-reveal.js deck is stepped through, no slide taller or wider than 1280x720. Screenshots go to
+the launch, download and slides buttons exist, Colab's link ends in ``.ipynb``; every offline
+reveal.js deck is stepped through, no slide taller or wider than 1280x720 (and a synthetic deck
+with outputs larger than any slide shows how the template bounds them). Screenshots go to
 ``_build/test-artifacts``.
 
 Playwright cannot download its own browser here: it drives Debian's ``chromium``
@@ -14,6 +15,7 @@ Playwright cannot download its own browser here: it drives Debian's ``chromium``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import shutil
@@ -34,10 +36,10 @@ pytestmark = pytest.mark.skipif(
     "(apt-get install -y chromium; .ci/run does it)")
 
 
-@pytest.fixture(scope="module")
-def site(built_book):
-    """The built book on http://127.0.0.1:<free port>/."""
-    handler = functools.partial(QuietHandler, directory=str(built_book))
+@contextlib.contextmanager
+def _served(folder: Path):
+    """``folder`` on http://127.0.0.1:<free port>/."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -46,6 +48,13 @@ def site(built_book):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """The built book on http://127.0.0.1:<free port>/."""
+    with _served(built_book) as url:
+        yield url
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -151,15 +160,9 @@ def test_search_finds_a_russian_word_of_a_notebook(site, browser):
     watched.check_network()
 
 
-# Executed, deck 01 has slides taller than 720 px (its figures and tables: 726-1404 px, measured
-# in CI); strict, so the test fails here once they fit and the mark must go (issues 14, 15).
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="deck 01's executed slides do not fit 1280x720 yet")
-def test_offline_deck_steps_through_every_slide_within_1280x720(built_book, site, browser):
-    deck = built_book / "slides" / f"{DECK}.slides.html"
-    assert deck.is_file(), "the book build writes a deck per notebook"
-    watched = Watched(browser, site)
-    page = watched.open(f"{site}/slides/{DECK}.slides.html")
+def _step_through(page) -> tuple[int, list[list[int]]]:
+    """Step through a reveal.js deck from its first slide: (steps, sizes over 1280x720 as
+    [width, height, h-index, v-index]). A fragment is a step; its slide is measured again."""
     page.wait_for_function("window.Reveal && Reveal.isReady()", timeout=30_000)
     seen, too_big = 0, []
     while True:
@@ -170,12 +173,115 @@ def test_offline_deck_steps_through_every_slide_within_1280x720(built_book, site
         if size[0] > 1280 or size[1] > 720:
             too_big.append(size)
         if page.evaluate("Reveal.isLastSlide()") or seen > 500:
-            break
+            return seen, too_big
         page.evaluate("Reveal.next()")
         page.wait_for_timeout(50)
-    assert seen >= 3 and not too_big, f"{seen} slides; over 1280x720 (w, h, h-index, v): {too_big}"
-    page.evaluate("Reveal.slide(0, 0)")
-    page.wait_for_timeout(300)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{DECK}.slide.png"))
-    watched.check_network()
+
+
+def test_offline_decks_step_through_every_slide_within_1280x720(built_book, site, browser):
+    """Every deck of the book, executed outputs included: the template bounds figures, long
+    outputs and code to the slide (issues 14, 15)."""
+    decks = sorted((built_book / "slides").glob("*.slides.html"))
+    notebooks = sorted((built_book / "_sources" / "notebooks").glob("*.ipynb"))
+    assert [d.name.removesuffix(".slides.html") for d in decks] == [n.stem for n in notebooks], \
+        "the book build writes a deck per executed notebook"
+    over = {}
+    for deck in decks:
+        watched = Watched(browser, site)
+        page = watched.open(f"{site}/slides/{deck.name}")
+        seen, too_big = _step_through(page)
+        assert seen >= 3, f"{deck.name}: {seen} slides"
+        if too_big:
+            over[deck.name] = too_big
+        if deck.name == f"{DECK}.slides.html":
+            page.evaluate("Reveal.slide(0, 0)")
+            page.wait_for_timeout(300)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{DECK}.slide.png"))
+        watched.check_network()
+        page.close()
+    assert not over, f"slides over 1280x720 (w, h, h-index, v-index): {over}"
+
+
+def _synthetic_notebook():
+    """Outputs larger than any slide: a 400x2000 px figure, a 60-row table, 200 printed lines
+    and, on one slide, 30 lines of code with a figure and a table under it."""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import nbformat.v4 as v4
+    import pandas as pd
+
+    figure = plt.figure(figsize=(4, 20), dpi=100)
+    figure.add_subplot().plot(range(10))
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    plt.close(figure)
+    image = {"image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": "<Figure>"}
+    table = pd.DataFrame({"слой": [f"conv{i}" for i in range(60)], "параметры": range(60)})
+    rows = {"text/html": table.to_html(), "text/plain": table.to_string()}
+
+    def slide(kind="slide"):
+        return {"slideshow": {"slide_type": kind}}
+
+    def code(source, *outputs, kind="-"):
+        return v4.new_code_cell(source, metadata=slide(kind), outputs=[
+            v4.new_output("display_data", data=data) for data in outputs])
+
+    return v4.new_notebook(cells=[
+        v4.new_markdown_cell("# Высокая фигура", metadata=slide()),
+        code("plt.show()", image),
+        v4.new_markdown_cell("# Длинная таблица", metadata=slide()),
+        code("table", rows),
+        v4.new_markdown_cell("# Длинный вывод", metadata=slide()),
+        v4.new_code_cell("print(rows)", metadata=slide("-"), outputs=[v4.new_output(
+            "stream", name="stdout", text="".join(f"строка {i}\n" for i in range(200)))]),
+        v4.new_markdown_cell("# Всё сразу\nКод, фигура и таблица на одном слайде.",
+                             metadata=slide()),
+        code("\n".join(f"x{i} = {i}" for i in range(30)), image, rows),
+        v4.new_markdown_cell("Вывод: всё видно.", metadata=slide("fragment")),
+    ])
+
+
+def test_deck_template_fits_outputs_of_any_size_without_hiding_them(tmp_path, browser):
+    """The offline template bounds a 2000 px figure, a 60-row table, a long printout and a
+    slide holding all of them to 1280x720: the figure is scaled (aspect kept, still readable),
+    the rest scrolls in boxes, nothing is cut off."""
+    from lecture21 import slides
+
+    slides.write_deck(_synthetic_notebook(), "synthetic", tmp_path)
+    with _served(tmp_path) as url:
+        watched = Watched(browser, url)
+        page = watched.open(f"{url}/synthetic.slides.html")
+        seen, too_big = _step_through(page)
+        assert seen == 4 and not too_big, (seen, too_big)  # the fragment: no step
+        for h in range(4):
+            page.evaluate(f"Reveal.slide({h}, 0)")
+            page.wait_for_timeout(100)
+            shown = page.evaluate("""() => { const s = Reveal.getCurrentSlide();
+                const img = s.querySelector('img');
+                const boxes = [...s.querySelectorAll('pre, table')].map(e => {
+                    let b = e; while (b !== s && !(b.scrollHeight > b.clientHeight + 1 &&
+                        ['auto', 'scroll'].includes(getComputedStyle(b).overflowY))) {
+                        b = b.parentElement; }
+                    return [e.tagName, b === s ? 0 : b.scrollHeight - b.clientHeight,
+                            e.querySelectorAll('tbody tr').length]; });
+                return {img: img && [img.width, img.height, img.naturalWidth, img.naturalHeight],
+                        boxes: boxes}; }""")
+            if shown["img"]:
+                width, height, natural_width, natural_height = shown["img"]
+                assert height >= 240, f"slide {h}: the figure shrank to {height} px"
+                assert abs(width - height * natural_width / natural_height) <= 1.5, shown
+            assert all(rows in (0, 60) for *_, rows in shown["boxes"]), f"slide {h}: lost rows"
+            if h == 1:
+                assert any(tag == "TABLE" and hidden > 0 for tag, hidden, _ in shown["boxes"]), \
+                    "the 60-row table is not in a scroll box"
+            if h == 2:
+                assert any(tag == "PRE" and hidden > 0 for tag, hidden, _ in shown["boxes"]), \
+                    "the 200-line printout is not in a scroll box"
+        watched.check_network()
+        page.close()

@@ -53,10 +53,7 @@ RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}|`{3,}\{|:{3,}\{|^:[a-z-]+:\s", re.MULTI
 # jupyterlab-myst, see jupyterlab-contrib/rise#46): each is a strict xfail, so a rewritten
 # notebook fails here until its name is removed. The rewrites are listed in the report of
 # issue 17 (citations and glued numbers off the slides, admonitions as block quotes).
-RAW_MYST_TODO = {
-    "01_cnn_basics", "02_text_and_audio", "03_interpretation", "06_resnet",
-    "07_resnet_improvements", "08_densenet", "09_mobile", "10_conclusion",
-}
+RAW_MYST_TODO: set[str] = set()
 # Slides known to be too tall, by deck: the test fails both when another slide is too tall and
 # when a listed one fits again, so that the entry is removed. The teaching issue shortens them.
 KNOWN_TOO_TALL: dict[str, set[str]] = {}
@@ -175,12 +172,14 @@ def _close_sessions(port: int) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
-def _present(page, lab, path: Path) -> list[dict]:
-    """Open the deck of ``path`` and press space until the last slide: one record per step."""
+def _present(page, lab, path: Path) -> tuple[list[dict], list[Path]]:
+    """Open the deck of ``path`` and press space until the last slide: one record per step, and
+    the screenshots of the title slide and of the first slide with code, taken on the way."""
     page.goto(f"http://{lab['host']}/rise/notebooks/{path.name}")
     page.wait_for_selector(".reveal .slides section.present", timeout=180_000)
-    page.wait_for_timeout(1500)  # RISE syncs reveal.js once more after its own start
+    page.wait_for_timeout(2500)  # RISE syncs reveal.js once more; the help buttons fade out
     steps = [page.evaluate(MEASURE)]
+    shots = [_screenshot(page, path, "title")]
     for _ in range(1000):
         current, _, total = steps[-1]["counter"].partition("/")
         page.keyboard.press("Space")
@@ -192,13 +191,13 @@ def _present(page, lab, path: Path) -> list[dict]:
                 break
             raise AssertionError(f"the space bar did not leave {steps[-1]['hash']}") from stuck
         steps.append(page.evaluate(MEASURE))
-    return steps
+        if steps[-1]["code"] and len(shots) == 1:
+            page.wait_for_timeout(1000)  # the slide transition
+            shots.append(_screenshot(page, path, "code"))
+    return steps, shots
 
 
-def _screenshot(page, lab, path: Path, hash_: str, name: str) -> Path:
-    page.goto(f"http://{lab['host']}/rise/notebooks/{path.name}{hash_}")
-    page.wait_for_selector(".reveal .slides section.present", timeout=180_000)
-    page.wait_for_timeout(2500)  # the fade transition and the help buttons' fade-out
+def _screenshot(page, path: Path, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / f"{path.stem}-{name}.png"
     page.screenshot(path=str(target))
@@ -219,11 +218,8 @@ def _deck(lab, browser, path: Path) -> dict:
         page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
         try:
             with assert_no_external_requests(page, lab["host"]):
-                steps = _present(page, lab, path)
+                steps, shots = _present(page, lab, path)
                 code = next((s for s in steps if s["code"]), None)
-                shots = [_screenshot(page, lab, path, steps[0]["hash"], "title")]
-                if code is not None:
-                    shots.append(_screenshot(page, lab, path, code["hash"], "code"))
         finally:
             page.close()
             _close_sessions(lab["port"])

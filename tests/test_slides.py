@@ -190,7 +190,7 @@ def test_myst_roles_become_text_on_slides():
         nbformat.v4.new_markdown_cell("CIFAR-10 {cite}`krizhevsky2009cifar, lecun1998gradient`: "
                                       "{glue:text}`acc` точность, см. {doc}`Основы <01_a>`."),
         nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
-            "display_data", data={"application/papermill.record/text/plain": "61,1"},
+            "display_data", data={"application/papermill.record/text/plain": "'61,1'"},
             metadata={"scrapbook": {"name": "acc"}})]),
     ])
     got = slides.plain_myst(notebook).cells[0].source

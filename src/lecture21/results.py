@@ -337,9 +337,16 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
     except ImportError:  # pragma: no cover - IPython ships with every notebook kernel
         return text
     if get_ipython() is not None:
-        display({GLUE_PREFIX + "text/plain": text}, raw=True,
-                metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+        display(*glue_output(name, text), raw=True)
     return text
+
+
+def glue_output(name: str, text: str) -> tuple[dict, dict]:
+    """The data and metadata of the output that glues ``text`` under ``name``. myst-nb reads
+    the text through ``ast.literal_eval`` (to strip a string's quotes): it is stored quoted, or
+    a decimal comma would turn ``9,4`` into the tuple ``(9, 4)`` on the page."""
+    return ({GLUE_PREFIX + "text/plain": repr(text)},
+            {"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
 
 
 #: The columns of a claims table (``measure.claims_table``); «источник» is optional, so a

@@ -12,6 +12,8 @@ writes the same decks from the notebooks it executed (``book/_ext/offline_assets
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -94,8 +96,10 @@ def _glued(notebook: nbformat.NotebookNode) -> dict[str, str]:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             text = [v for k, v in output.get("data", {}).items() if k.endswith("text/plain")]
-            if name and text:
+            if name and text:  # stored quoted (results.glue_output): unquote as myst-nb does
                 values[name] = str(text[0])
+                with contextlib.suppress(SyntaxError, ValueError):
+                    values[name] = str(ast.literal_eval(values[name]))
     return values
 
 
