@@ -49,14 +49,8 @@ FITS = 0.95 * HEIGHT
 # {cite}`key` or {glue:text}`name` (RISE drops the backticks), a directive fence ```{note} or
 # :::{note}, and a directive's option lines (":label: ex-1").
 RAW_MYST = re.compile(r"\{[a-z][\w:-]*\}|`{3,}\{|:{3,}\{|^:[a-z-]+:\s", re.MULTILINE)
-# Notebooks whose slides still show MyST as raw text (jupyterlab-rise cannot load
-# jupyterlab-myst, see jupyterlab-contrib/rise#46): each is a strict xfail, so a rewritten
-# notebook fails here until its name is removed. The rewrites are listed in the report of
-# issue 17 (citations and glued numbers off the slides, admonitions as block quotes).
-RAW_MYST_TODO: set[str] = set()
-# Slides known to be too tall, by deck: the test fails both when another slide is too tall and
-# when a listed one fits again, so that the entry is removed. The teaching issue shortens them.
-KNOWN_TOO_TALL: dict[str, set[str]] = {}
+# jupyterlab-rise cannot load jupyterlab-myst (jupyterlab-contrib/rise#46): slide cells are
+# written without MyST (citations and glued numbers in the `skip` cell after them).
 SCREENSHOTS = Path(os.environ.get("LECTURE21_SCREENSHOTS",
                                   ROOT / "_build" / "screenshots" / "rise"))
 
@@ -250,21 +244,14 @@ def test_deck_is_presentable(lab, browser, path, request):
             too_tall.setdefault(_slide_id(step["hash"]), []).append(
                 f"{step['hash']}: {step['width']}x{step['height']} px does not fit "
                 f"{WIDTH}x{HEIGHT} ({step['text'][:60]!r})")
-    known = KNOWN_TOO_TALL.get(path.stem, set())
-    assert known <= too_tall.keys(), f"{sorted(known - too_tall.keys())} fit now: remove them"
-    problems = [line for slide, lines in too_tall.items() if slide not in known for line in lines]
+    problems = [line for lines in too_tall.values() for line in lines]
     problems += [f"{s['hash']}: error dialog {s['dialogs']}" for s in steps if s["dialogs"]]
     assert not problems, "\n".join(problems)
     assert deck["code"] is not None, "no slide shows code"
     assert all(shot.stat().st_size > 10_000 for shot in deck["shots"]), deck["shots"]
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(
-        p.stem in RAW_MYST_TODO, strict=True, raises=AssertionError,
-        reason="MyST roles on slides: see RAW_MYST_TODO"))
-    for p in NOTEBOOKS
-], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_deck_shows_no_raw_myst(lab, browser, path, request):
     deck = _deck(lab, browser, path)
     found = sorted({role for s in deck["steps"] for role in RAW_MYST.findall(s["text"])}
