@@ -176,6 +176,19 @@ def test_myst_nb_pastes_the_glued_text_as_written(value, fmt, shown):
     assert metadata["scrapbook"] == {"name": "x", "mime_prefix": results.GLUE_PREFIX}
 
 
+def test_glue_displays_one_valid_output_in_a_kernel():
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from lecture21 import results\nresults.glue('x', 9.4, '.1f');")])
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    nbformat.validate(notebook)  # a stray metadata dict displayed as data fails here
+    (output,) = notebook.cells[0].outputs
+    assert output.data == {results.GLUE_PREFIX + "text/plain": "'9,4'"}
+    assert output.metadata["scrapbook"]["name"] == "x"
+
+
 def test_every_published_table_is_displayed():
     """``results.publish`` returns the table's view: mid-cell, its value is lost and the page
     shows nothing (notebook 03's quality tables once). It must end its cell or be displayed."""

@@ -337,7 +337,8 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
     except ImportError:  # pragma: no cover - IPython ships with every notebook kernel
         return text
     if get_ipython() is not None:
-        display(*glue_output(name, text), raw=True)
+        data, metadata = glue_output(name, text)
+        display(data, raw=True, metadata=metadata)
     return text
 
 
