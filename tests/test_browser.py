@@ -167,7 +167,18 @@ def _step_through(page) -> tuple[int, list[list[int]]]:
     seen, too_big = 0, []
     while True:
         seen += 1
-        size = page.evaluate("""() => { const s = Reveal.getCurrentSlide();
+        # Measured once the slide has settled, as a viewer sees it: formulas typeset, figures
+        # decoded (the template refits the slide after either), its height steady for 6 frames.
+        size = page.evaluate("""async () => {
+            const s = Reveal.getCurrentSlide();
+            if (window.MathJax && MathJax.typesetPromise) { await MathJax.typesetPromise(); }
+            await Promise.all([...s.querySelectorAll("img")].map(i => i.decode().catch(() => 0)));
+            const frame = () => new Promise(r => requestAnimationFrame(r));
+            for (let same = 0, last = -1, n = 0; same < 6 && n < 200; n++) {  // ~3 s at most
+                await frame();
+                same = s.scrollHeight === last ? same + 1 : 0;
+                last = s.scrollHeight;
+            }
             return [s.scrollWidth, s.scrollHeight, Reveal.getIndices().h, Reveal.getIndices().v];
         }""")
         if size[0] > 1280 or size[1] > 720:
@@ -175,7 +186,6 @@ def _step_through(page) -> tuple[int, list[list[int]]]:
         if page.evaluate("Reveal.isLastSlide()") or seen > 500:
             return seen, too_big
         page.evaluate("Reveal.next()")
-        page.wait_for_timeout(50)
 
 
 def test_offline_decks_step_through_every_slide_within_1280x720(built_book, site, browser):
