@@ -196,3 +196,23 @@ def test_myst_roles_become_text_on_slides():
     got = slides.plain_myst(notebook).cells[0].source
     assert got == ("CIFAR-10 [krizhevsky2009cifar, lecun1998gradient]: 61,1 точность, "
                    "см. Основы.")
+
+
+def test_make_slides_executes_notebooks_into_offline_decks(tmp_path, capsys):
+    """`make slides` (``python -m lecture21.slides OUT``) executes each notebook and writes its
+    deck with the outputs, reveal.js and MathJax beside it. A small notebook stands in for the
+    course's: the book build writes their decks through the same ``write_deck``."""
+    notebook = tmp_path / "notebooks" / "00_probe.md"
+    notebook.parent.mkdir()
+    notebook.write_text(
+        "---\njupyter:\n  jupytext:\n    text_representation:\n      extension: .md\n"
+        "      format_name: markdown\n  kernelspec:\n    display_name: Python 3\n"
+        "    language: python\n    name: python3\n---\n\n"
+        '<!-- #region slideshow={"slide_type": "slide"} -->\n## Проба\n\n$y = x^2$\n'
+        "<!-- #endregion -->\n\n```python\nprint(6 * 7)\n```\n", encoding="utf-8")
+    slides.main([str(tmp_path / "out"), str(notebook)])
+    html = (tmp_path / "out" / "00_probe.slides.html").read_text(encoding="utf-8")
+    assert "42" in html.split('<div class="slides">')[1], "the deck shows the executed output"
+    assert (tmp_path / "out" / "reveal.js" / "dist" / "reveal.js").is_file()
+    assert (tmp_path / "out" / "mathjax" / "tex-chtml.js").is_file()
+    assert "00_probe.slides.html: 1 slides" in capsys.readouterr().out
