@@ -51,7 +51,7 @@ class Profile:
     test_size: int | None
     epochs: int
     batch_size: int
-    description: str
+    description: str  # Russian: the first output of every notebook shows it
 
     def choose(self, *, smoke: T, quick: T, full: T) -> T:
         """The value meant for this profile: ``profile.choose(smoke=1, quick=5, full=30)``."""
@@ -59,9 +59,9 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 2_000, 1_000, 1, 128, "CI, 2 CPU cores: checks that everything runs"),
-    "quick": Profile("quick", 10_000, 2_000, 4, 128, "laptop CPU: minutes per notebook"),
-    "full": Profile("full", None, None, 20, 512, "GPU: whole CIFAR-10, real epoch budgets"),
+    "smoke": Profile("smoke", 2_000, 1_000, 1, 128, "CI, 2 ядра CPU: всё ли выполняется"),
+    "quick": Profile("quick", 10_000, 2_000, 4, 128, "CPU ноутбука: минуты на тетрадь"),
+    "full": Profile("full", None, None, 20, 512, "GPU: весь CIFAR-10, настоящие бюджеты эпох"),
 }
 
 
