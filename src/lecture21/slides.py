@@ -97,9 +97,10 @@ def _glued(notebook: nbformat.NotebookNode) -> dict[str, str]:
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             text = [v for k, v in output.get("data", {}).items() if k.endswith("text/plain")]
             if name and text:  # stored quoted (results.glue_output): unquote as myst-nb does
-                values[name] = str(text[0])
+                values[name] = raw = str(text[0])
                 with contextlib.suppress(SyntaxError, ValueError):
-                    values[name] = str(ast.literal_eval(values[name]))
+                    quoted = ast.literal_eval(raw)
+                    values[name] = quoted if isinstance(quoted, str) else raw  # "9,4" stays
     return values
 
 
