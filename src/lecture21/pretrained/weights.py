@@ -133,7 +133,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             f"weights file {path} holds objects other than tensors and plain containers; it "
             "was refused unread (nothing in a weights file is executed): replace it"
         ) from error
-    except (RuntimeError, ValueError, EOFError, OSError) as error:
+    except Exception as error:  # corrupt bytes fail anywhere in the unpickler (IndexError...)
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"weights file {path} cannot be read ({reason}): replace it") from error
     for key in ("state_dict", "model"):  # checkpoints that wrap the state dict
