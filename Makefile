@@ -31,7 +31,7 @@ weights: $(STAMP)
 ## in the smoke profile unless LECTURE21_PROFILE says otherwise.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	LECTURE21_PROFILE=$${LECTURE21_PROFILE-smoke} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest
+	LECTURE21_PROFILE=$${LECTURE21_PROFILE-smoke} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

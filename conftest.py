@@ -9,6 +9,10 @@ Each notebook is executed once per test run: the outputs nbval collects are kept
 whose every cell passed is written as an executed ``.ipynb`` (marked ``execution_mode: off`` for
 myst-nb). The book test (``tests/test_book.py``, moved after the notebooks) builds the book from
 those files through the ``executed_notebooks`` fixture instead of executing the notebooks again.
+
+``make test`` runs on two pytest-xdist workers (``-n 2``, scheduled below): the notebooks and
+the tests of the book built from them are one unit, run in that order by one worker; the other
+worker takes the test modules, one module at a time.
 """
 
 from __future__ import annotations
@@ -77,12 +81,29 @@ def pytest_collect_file(file_path, parent):
     return None
 
 
+BOOK_TESTS = ("tests/test_book.py", "tests/test_browser.py")
+
+
 def pytest_collection_modifyitems(session, config, items):
     """The book build (and the browser tests of the built site) reuse the executed notebooks:
     run them after them."""
-    book = [item for item in items if Path(item.path).name in ("test_book.py",
-                                                                "test_browser.py")]
+    book = [item for item in items if item.nodeid.startswith(BOOK_TESTS)]
     items[:] = [item for item in items if item not in book] + book
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist: the notebooks and the book tests are one unit of work, run in
+    collection order by one worker (it starts first: the largest unit); every test module is
+    another unit."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebooksThenBook(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "notebooks" if path.startswith(("notebooks/", *BOOK_TESTS)) else path
+
+    return NotebooksThenBook(config, log)
 
 
 @pytest.hookimpl(hookwrapper=True)
