@@ -28,7 +28,7 @@ weights: $(STAMP)
 	$(BIN)/python -m lecture21.pretrained
 
 ## Everything: lint, unit tests, every notebook through nbval, and the book build (as a test),
-## in the smoke profile unless LECTURE21_PROFILE says otherwise.
+## in the smoke profile unless LECTURE21_PROFILE says otherwise, on two pytest-xdist workers.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	LECTURE21_PROFILE=$${LECTURE21_PROFILE-smoke} HF_HUB_OFFLINE=$${HF_HUB_OFFLINE-1} $(BIN)/python -m pytest -n 2

@@ -10,9 +10,9 @@ whose every cell passed is written as an executed ``.ipynb`` (marked ``execution
 myst-nb). The book test (``tests/test_book.py``, moved after the notebooks) builds the book from
 those files through the ``executed_notebooks`` fixture instead of executing the notebooks again.
 
-``make test`` runs on two pytest-xdist workers (``-n 2``, scheduled below): the notebooks and
-the tests of the book built from them are one unit, run in that order by one worker; the other
-worker takes the test modules, one module at a time.
+``make test`` runs on two pytest-xdist workers (``-n 2``, scheduled below): each notebook and
+each test module is a unit of work, notebooks first; the book tests come last, and wait until
+every notebook has run on either worker (the workers share the folder of executed notebooks).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from unittest.mock import patch
 
@@ -31,6 +32,7 @@ import pytest
 from nbval import plugin
 
 EXECUTED_DIR = pytest.StashKey[Path]()
+SHARED_DIR = "LECTURE21_EXECUTED_DIR"  # the xdist controller's folder, inherited by its workers
 
 def _is_jupytext_markdown(path) -> bool:
     if path.suffix != ".md" or path.parent.name != "notebooks":
@@ -48,7 +50,7 @@ class JupytextNotebook(plugin.IPyNbFile):
 
         with patch.object(plugin.nbformat, "read", read):
             items = list(super().collect())
-        self.cells_total, self.cells_passed = len(items), 0
+        self.cells_total, self.cells_passed, self.cells_done = len(items), 0, 0
         yield from items
 
     def keep_outputs(self, item, passed: bool) -> None:
@@ -61,16 +63,31 @@ class JupytextNotebook(plugin.IPyNbFile):
             target = self.config.stash[EXECUTED_DIR] / f"{Path(self.path).stem}.ipynb"
             nbformat.write(self.nb, str(target))
 
+    def cell_done(self, item) -> None:
+        """After each cell's teardown: once every selected cell is done, passed or not, say so
+        in the folder."""
+        self.cells_done += 1
+        if self.cells_done == sum(i.parent is self for i in item.session.items):
+            (self.config.stash[EXECUTED_DIR] / f"{Path(self.path).stem}.done").touch()
+
 
 def pytest_configure(config):
     # The kernels nbval starts inherit the environment; a non-inline matplotlib backend there
     # (MPLBACKEND=Agg, a common CI setting) would leave the executed notebooks without figures.
     os.environ.pop("MPLBACKEND", None)
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller's folder
+        config.stash[EXECUTED_DIR] = Path(os.environ[SHARED_DIR])
+        return
     config.stash[EXECUTED_DIR] = Path(tempfile.mkdtemp(prefix="lecture21-executed-"))
+    os.environ[SHARED_DIR] = str(config.stash[EXECUTED_DIR])  # workers start after this
+    if getattr(config.option, "numprocesses", None):
+        # One thread per worker (and per kernel it starts): more threads than cores make
+        # OpenMP's waiting threads spin on busy cores (measured: a smoke cell 36 s -> 135 s).
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_unconfigure(config):
-    if EXECUTED_DIR in config.stash:
+    if EXECUTED_DIR in config.stash and not hasattr(config, "workerinput"):
         shutil.rmtree(config.stash[EXECUTED_DIR], ignore_errors=True)
 
 
@@ -86,37 +103,52 @@ BOOK_TESTS = ("tests/test_book.py", "tests/test_browser.py")
 
 def pytest_collection_modifyitems(session, config, items):
     """The book build (and the browser tests of the built site) reuse the executed notebooks:
-    run them after them."""
+    run them last. The notebooks, the longest units of work, run first."""
     book = [item for item in items if item.nodeid.startswith(BOOK_TESTS)]
-    items[:] = [item for item in items if item not in book] + book
+    notebooks = [item for item in items if isinstance(item.parent, JupytextNotebook)]
+    rest = [item for item in items if item not in book and item not in notebooks]
+    items[:] = notebooks + rest + book
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Under pytest-xdist: the notebooks and the book tests are one unit of work, run in
-    collection order by one worker (it starts first: the largest unit); every test module is
-    another unit."""
+    """Under pytest-xdist: every notebook, every test module and the book tests are units of
+    work, handed out in collection order, so the book tests are handed out last: on whichever
+    worker they run, every notebook was handed out before them (``executed_notebooks`` waits)."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class NotebooksThenBook(LoadScopeScheduling):
+    class BookLast(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return "notebooks" if path.startswith(("notebooks/", *BOOK_TESTS)) else path
+            return "book" if path.startswith(BOOK_TESTS) else path
 
-    return NotebooksThenBook(config, log)
+    config.option.loadscopereorder = False  # by size would hand the book out before notebooks
+    return BookLast(config, log)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    if call.when == "call" and isinstance(item.parent, JupytextNotebook):
-        item.parent.keep_outputs(item, outcome.get_result().passed)
+    if isinstance(item.parent, JupytextNotebook):
+        if call.when == "call":
+            item.parent.keep_outputs(item, outcome.get_result().passed)
+        elif call.when == "teardown":  # every cell that ran has one, even if its setup failed
+            item.parent.cell_done(item)
 
 
 @pytest.fixture(scope="session")
 def executed_notebooks(request) -> dict[str, Path]:
-    """The notebooks nbval executed in this run, every cell passed: stem -> executed .ipynb."""
+    """The notebooks nbval executed in this run, every cell passed: stem -> executed .ipynb.
+    Under xdist another worker may still be running some: wait until each collected one is done
+    (nothing collected when the book tests run alone: then there is nothing to wait for)."""
     folder = request.config.stash[EXECUTED_DIR]
+    expected = {Path(item.path).stem for item in request.session.items
+                if isinstance(item.parent, JupytextNotebook)}
+    deadline = time.monotonic() + 3600
+    while missing := sorted(s for s in expected if not (folder / f"{s}.done").exists()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"notebooks still running after an hour on another worker: {missing}")
+        time.sleep(1)
     return {path.stem: path for path in sorted(folder.glob("*.ipynb"))}
 
 

@@ -157,6 +157,15 @@ def test_tensor_data_trains_without_augmentation():
         predict(result.model, x, tta_flip=True)
 
 
+def test_predict_gives_the_same_logits_in_any_batch_size():
+    data = random_images(10)
+    model = tiny_cnn().eval()
+    default = predict(model, data.train_x)  # 128 per batch on the CPU
+    assert torch.allclose(predict(model, data.train_x, batch_size=3), default, atol=1e-5)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        predict(model, data.train_x, batch_size=0)
+
+
 def test_flip_tta_averages_the_mirror_image():
     data = random_images(8)
     model = tiny_cnn().eval()

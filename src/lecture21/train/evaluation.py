@@ -40,13 +40,16 @@ def predict(
     *,
     device: torch.device | str | None = None,
     tta_flip: bool = False,
-    batch_size: int = 1000,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Logits (float, on the CPU) of ``model`` for ``images``, in batches, in eval mode.
 
     ``images`` are uint8 ``(N, H, W, 3)`` (normalised here) or, for non-image models, tensors
     passed as they are. ``tta_flip`` averages the logits of each image and its mirror image.
     ``device`` defaults to the model's. The model's training mode is restored afterwards.
+    ``batch_size`` defaults to 128 on a CPU, where batches that fit its caches are fastest
+    (measured on 2 cores: ResNet-9 evaluates 10,000 images 1.5x faster than in batches of
+    1,000), and to 1,000 elsewhere.
     """
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"images must be a tensor, got {type(images).__name__}")
@@ -57,6 +60,10 @@ def predict(
     if tta_flip and images.dtype != torch.uint8:
         raise ValueError("tta_flip needs uint8 (N, H, W, 3) images")
     device = model_device(model) if device is None else resolve_device(device)
+    if batch_size is None:
+        batch_size = 128 if device.type == "cpu" else 1000
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     with eval_mode(model):
         outputs = []
         for chunk in images.split(batch_size):
