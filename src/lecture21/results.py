@@ -279,29 +279,23 @@ def _format(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         value = int(value)  # an int column that pandas turned to floats (a missing cell)
     if isinstance(value, int):
-        return _russian(f"{value:,}") if abs(value) >= 10_000 else str(value)
+        return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10_000 else str(value)
     if isinstance(value, float):
-        return _russian(f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}")
+        return f"{value:,.4g}".replace(",", "\u202f") if abs(value) < 1e4 else (
+            f"{value:,.0f}".replace(",", "\u202f"))
     if isinstance(value, list | tuple):
-        return "; ".join(_format(v) for v in value)  # "; ": a comma is the decimal mark
+        return ", ".join(_format(v) for v in value)
     return str(value)
 
 
-def _russian(number: str) -> str:
-    """A formatted number written as the prose writes it: a thin space between thousands, a
-    decimal comma, a thin space before ``%``."""
-    return number.replace(",", "\u202f").replace(".", ",").replace("%", "\u202f%")
-
-
 def show(frame: pd.DataFrame, caption: str | None = None, percent: tuple[str, ...] = ()):
-    """The styled view the notebooks and the results page display, numbers written as in the
-    prose: thousands separated by a thin space (from 10,000), 4 significant digits, a decimal
-    comma, ``percent`` columns as ``12,3 %``."""
+    """The styled view the notebooks and the results page display: thousands separated by a
+    thin space (from 10,000), 4 significant digits, ``percent`` columns as ``12.3%``."""
     formats = {c: _format for c in frame.columns}
     for column in percent:
         if column not in frame.columns:
             raise ValueError(f"percent must name columns of the frame, got {column!r}")
-        formats[column] = lambda v: "" if v is None or v != v else _russian(f"{v:.1%}")
+        formats[column] = lambda v: "" if v is None or v != v else f"{v:.1%}"
     styler = frame.style.format(formats).format_index(_format)
     if caption:
         styler = styler.set_caption(caption)
@@ -336,7 +330,7 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
         raise ValueError(f"name must be an identifier-like glue key, got {name!r}")
     text = format(value, fmt)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        text = _russian(text)
+        text = text.replace(",", "\u202f").replace(".", ",").replace("%", "\u202f%")
     try:
         from IPython import get_ipython
         from IPython.display import display
