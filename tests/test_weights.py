@@ -133,8 +133,9 @@ class _Plant:
 
 # Random bytes fail in torch's weights-only unpickler with UnpicklingError, IndexError,
 # KeyError or UnicodeDecodeError, by seed (measured: seeds 0, 2, 20, 195).
-@pytest.mark.parametrize("kind", ["garbage-0", "garbage-2", "garbage-20", "truncated", "planted",
-                                  "not-a-state-dict", "garbage-0.safetensors"])
+@pytest.mark.parametrize("kind", ["garbage-0", "garbage-2", "garbage-20", "garbage-195",
+                                  "truncated", "planted", "not-a-state-dict",
+                                  "garbage-0.safetensors"])
 def test_a_bad_weights_file_is_one_error_naming_it_and_never_run(folder, tmp_path, kind):
     """Issue 11, item 6: never torch's advice to retry with weights_only=False."""
     marker = tmp_path / "pwned"
