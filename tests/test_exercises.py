@@ -73,11 +73,9 @@ def test_bad_input_is_a_clear_error():
 
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.md"))
-#: The notebooks with exercises (issue 14): 01-05; later notebooks join as they get them.
-EXERCISED = [p for p in NOTEBOOKS if p.stem[:2] in {"01", "02", "03", "04", "05"}]
 
 
-@pytest.mark.parametrize("path", EXERCISED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_exercises_have_hidden_solutions_that_run(path):
     """3-5 exercises, each with a dropdown solution whose code cells are collapsed in
     JupyterLab and skipped on slides; labels unique in the book."""
