@@ -136,6 +136,17 @@ def pytest_runtest_makereport(item, call):
             item.parent.cell_done(item)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Lines tests report with ``user_properties`` ("summary", line), e.g. the RISE decks' slide
+    counts and screenshots: xdist brings them from the workers, whose output is not shown."""
+    lines = [value for reports in terminalreporter.stats.values() for report in reports
+             for name, value in getattr(report, "user_properties", ()) if name == "summary"]
+    if lines:
+        terminalreporter.section("summary of the tests")
+        for line in sorted(set(lines)):
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def executed_notebooks(request) -> dict[str, Path]:
     """The notebooks nbval executed in this run, every cell passed: stem -> executed .ipynb.

@@ -6,8 +6,8 @@ profile) serves a copy of ``notebooks/``; for each notebook Chromium opens
 with the space bar, as a lecturer does. On every step it checks that the slide fits the screen,
 that no MyST role or directive shows as raw text and that no error dialog is open; all along,
 that the page asks no other host for anything. It saves a screenshot of the title slide and of
-the first slide with code into the folder it prints (``LECTURE21_SCREENSHOTS``, default
-``_build/screenshots/rise``).
+the first slide with code into ``LECTURE21_SCREENSHOTS`` (default ``_build/screenshots/rise``);
+pytest's summary lists each deck's slides and its screenshots.
 
 Nothing is executed: a ``.md`` notebook stores no outputs, so the deck shows the code and the
 prose, which is exactly what ``make lab`` opens; the lecturer runs a cell on the slide to show
@@ -86,9 +86,9 @@ def _free_port() -> int:
 
 
 def _say(request, line: str) -> None:
-    """Print ``line`` past pytest's output capture: where the screenshots are, slide counts."""
-    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
-        print(f"\n{line}", flush=True)
+    """Report ``line`` (slide counts, raw MyST found) in pytest's terminal summary, also from an
+    xdist worker, whose own output nobody sees: conftest.py prints every ``summary`` property."""
+    request.node.user_properties.append(("summary", line))
 
 
 def _wait_until_serving(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -105,7 +105,7 @@ def _wait_until_serving(url: str, server: subprocess.Popen, log: Path, timeout: 
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, request):
+def lab(tmp_path_factory):
     """A JupyterLab with RISE, jupytext and jupyterlab-myst serving a copy of the notebooks.
 
     A copy, because JupyterLab may save a notebook it has opened; the deck settings come from
@@ -143,7 +143,6 @@ def lab(tmp_path_factory, request):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        _say(request, f"RISE screenshots: {SCREENSHOTS}")
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +235,7 @@ def test_deck_is_presentable(lab, browser, path, request):
     assert len(deck["slides"]) == top + sub
     assert len({h.rsplit("-", 1)[0] for h in deck["slides"]}) == top
     _say(request, f"{path.stem}: {top} slides, {top + sub} with sub-slides, {len(steps)} steps "
-                  f"with fragments; screenshots {', '.join(s.name for s in deck['shots'])}")
+                  f"with fragments; screenshots {', '.join(str(s) for s in deck['shots'])}")
 
     too_tall = {}
     for step in steps:
