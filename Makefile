@@ -45,9 +45,9 @@ figures: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m lecture21.plots img
 
 ## JupyterLab with jupyterlab-rise and jupyterlab-myst: open a notebook, then "Render as slides"
-## (or the page /rise/notebooks/<name>.md) to present it. jupyter-config/ holds the deck
-## settings every notebook shares (RISE theme, transition, scroll, slide numbers, footer) and
-## opens .md files as notebooks; notebooks/rise.css styles the decks.
+## (or the page /rise/notebooks/<name>.md) to present it. Each notebook's `rise` metadata holds
+## the deck settings they all share (theme, transition, scroll, slide numbers, footer);
+## jupyter-config/ opens .md files as notebooks; notebooks/rise.css styles the decks.
 lab: $(STAMP)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	    $(BIN)/jupyter lab notebooks

@@ -1,9 +1,10 @@
-"""Every deck looks the same: one set of RISE settings for all notebooks, and a title slide each.
+"""Every deck looks the same: the same RISE settings in every notebook, and a title slide each.
 
-The settings live in one place, ``jupyter-config/labconfig/default_setting_overrides.json``,
-which ``make lab`` (and the browser test) put on ``JUPYTER_CONFIG_PATH``; JupyterLab and the
-RISE page read it as the defaults of jupyterlab-rise's settings. A notebook's own ``rise`` or
-``livereveal`` metadata would override them for that deck only, so no notebook may carry one.
+The settings are each notebook's own ``rise`` metadata (in its Jupytext header, kept by
+``notebook_metadata_filter: rise`` when JupyterLab saves it), so a deck looks the same wherever
+it is opened: ``make lab``, Binder, a lecturer's own JupyterLab. ``jupyter-config/``, which
+``make lab`` and the browser test put on ``JUPYTER_CONFIG_PATH``, only makes JupyterLab open a
+``.md`` file as a notebook.
 """
 
 import json
@@ -18,18 +19,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
-OVERRIDES = ROOT / "jupyter-config" / "labconfig" / "default_setting_overrides.json"
 LECTURE = "Лекция 21: Сверточные нейронные сети"
 # The title slide: "# <part's title>", then "*Лекция 21: Сверточные нейронные сети. <part>.*".
 TITLE = re.compile(rf"\A# (?P<title>\S.*)\n+\*{LECTURE}\. (?P<part>\S[^*\n]*\S)\.\*\n")
 
 
-def _rise_settings() -> dict:
-    return json.loads(OVERRIDES.read_text(encoding="utf-8"))["jupyterlab-rise:plugin"]
+def _rise_settings(path: Path) -> dict:
+    return jupytext.read(path).metadata.get("rise", {})
 
 
 def test_rise_settings_are_valid_for_the_installed_jupyterlab_rise():
-    """Checked against jupyterlab-rise's own settings schema: a typo would be dropped silently."""
+    """Checked against jupyterlab-rise's own settings schema (RISE merges its settings and the
+    notebook's ``rise`` metadata): a typo would be dropped silently."""
     jupyterlab_rise = pytest.importorskip("jupyterlab_rise")
     schema_file = (Path(jupyterlab_rise.__file__).parent / "labextension" / "schemas"
                    / "jupyterlab-rise" / "plugin.json")
@@ -37,7 +38,7 @@ def test_rise_settings_are_valid_for_the_installed_jupyterlab_rise():
         schema_file = (Path(sys.prefix) / "share" / "jupyter" / "labextensions"
                        / "jupyterlab-rise" / "schemas" / "jupyterlab-rise" / "plugin.json")
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    settings = _rise_settings()
+    settings = _rise_settings(NOTEBOOKS[0])
     jsonschema.validate(settings, schema)  # additionalProperties: false catches unknown keys
     wanted = {"theme", "transition", "scroll", "slideNumber", "footer", "start_slideshow_at"}
     assert wanted <= settings.keys(), f"missing deck settings: {wanted - settings.keys()}"
@@ -53,10 +54,12 @@ def test_make_lab_uses_the_repository_settings():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_deck_takes_the_shared_settings(path):
+def test_deck_has_the_same_settings_as_every_other(path):
     metadata = jupytext.read(path).metadata
-    own = {key for key in ("rise", "livereveal") if key in metadata}
-    assert not own, f"{path.name} overrides the shared deck settings with its {own} metadata"
+    assert metadata.get("rise") == _rise_settings(NOTEBOOKS[0]), f"{path.name}: other deck settings"
+    assert "livereveal" not in metadata, f"{path.name}: old RISE metadata would override 'rise'"
+    assert "rise" in metadata["jupytext"].get("notebook_metadata_filter", "").split(","), (
+        f"{path.name}: without notebook_metadata_filter: rise, saving in JupyterLab drops them")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,13 +1,13 @@
 """Every notebook as the lecturer presents it: a RISE deck in JupyterLab, in a real browser.
 
-One JupyterLab (the repository's deck settings from ``jupyter-config/``, no token, the smoke
-profile) serves a copy of ``notebooks/``; for each notebook Chromium opens
-``/rise/notebooks/<name>.md`` at 1280x720 and steps through every slide, sub-slide and fragment
-with the space bar, as a lecturer does. On every step it checks that the slide fits the screen,
-that no MyST role or directive shows as raw text and that no error dialog is open; all along,
-that the page asks no other host for anything. It saves a screenshot of the title slide and of
-the first slide with code into ``LECTURE21_SCREENSHOTS`` (default ``_build/screenshots/rise``);
-pytest's summary lists each deck's slides and its screenshots.
+One JupyterLab (``jupyter-config/`` as ``make lab`` uses it, no token, the smoke profile) serves
+a copy of ``notebooks/``; for each notebook Chromium opens ``/rise/notebooks/<name>.md`` at
+1280x720 and steps through every slide, sub-slide and fragment with the space bar, as a lecturer
+does. On every step it checks that the slide fits the screen, that no MyST role or directive
+shows as raw text and that no error dialog is open; all along, that the page asks no other host
+for anything. It saves a screenshot of the title slide and of the first slide with code into
+``LECTURE21_SCREENSHOTS`` (default ``_build/screenshots/rise``); pytest's summary lists each
+deck's slides and its screenshots.
 
 Nothing is executed: a ``.md`` notebook stores no outputs, so the deck shows the code and the
 prose, which is exactly what ``make lab`` opens; the lecturer runs a cell on the slide to show
@@ -108,9 +108,10 @@ def _wait_until_serving(url: str, server: subprocess.Popen, log: Path, timeout: 
 def lab(tmp_path_factory):
     """A JupyterLab with RISE, jupytext and jupyterlab-myst serving a copy of the notebooks.
 
-    A copy, because JupyterLab may save a notebook it has opened; the deck settings come from
-    the repository's ``jupyter-config`` exactly as ``make lab`` uses them, and the user's own
-    Jupyter settings are kept out. The server is stopped by its process id, also on failure.
+    A copy, because JupyterLab may save a notebook it has opened; ``jupyter-config`` is used
+    exactly as ``make lab`` uses it (the deck settings are the notebooks' own metadata), and the
+    user's own Jupyter settings are kept out. The server is stopped by its process id, also on
+    failure.
     """
     base = tmp_path_factory.mktemp("rise")
     root = base / "root"
