@@ -80,3 +80,18 @@ def test_title_slides_name_different_parts():
             parts.setdefault((match["title"], match["part"]), []).append(path.name)
     repeated = {part: names for part, names in parts.items() if len(names) > 1}
     assert not repeated, f"two decks announce the same part: {repeated}"
+
+
+def test_binder_start_script_uses_the_repository_settings(tmp_path):
+    """repo2docker runs ``start`` before JupyterLab: the Binder button's JupyterLab must open
+    the ``.md`` notebooks as notebooks, with the same ``jupyter-config`` as ``make lab``."""
+    start = ROOT / "start"
+    assert start.stat().st_mode & 0o111, "repo2docker runs start only if it is executable"
+    env = {"PATH": "/usr/bin:/bin", "JUPYTER_CONFIG_PATH": str(tmp_path)}
+    shown = subprocess.run([str(start), "sh", "-c", 'echo "$JUPYTER_CONFIG_PATH"'], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert shown.split(":") == [str(ROOT / "jupyter-config"), str(tmp_path)]
+    overrides = ROOT / "jupyter-config" / "labconfig" / "default_setting_overrides.json"
+    viewers = json.loads(overrides.read_text(encoding="utf-8"))[
+        "@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers["markdown"] == "Jupytext Notebook"
