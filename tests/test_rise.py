@@ -262,3 +262,23 @@ def test_deck_shows_no_raw_myst(lab, browser, path, request):
            f"{s['directive_blocks']}" for s in deck["steps"]
            if RAW_MYST.search(s["text"]) or s["directive_blocks"]]
     assert not raw, "MyST left as raw text on the slides:\n" + "\n".join(raw)
+
+
+def test_lab_opens_a_md_notebook_as_a_notebook(lab, browser):
+    """The page the Binder button opens (``lab/tree/notebooks/<name>.md``) and ``make lab``
+    show the notebook, cells and all, not its Markdown text: ``jupyter-config`` does that."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    try:
+        with assert_no_external_requests(page, lab["host"]):
+            page.goto(f"http://{lab['host']}/lab/tree/notebooks/{NOTEBOOKS[0].name}")
+            # A notebook panel with its first code cell (the Colab install), not a text editor.
+            page.wait_for_function(
+                "document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell').length > 0",
+                timeout=180_000)
+            page.wait_for_function(
+                "document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell').length > 0",
+                timeout=60_000)
+            assert page.locator(".jp-FileEditor").count() == 0, "opened as a text file"
+    finally:
+        page.close()
+        _close_sessions(lab["port"])
