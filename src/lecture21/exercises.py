@@ -54,9 +54,16 @@ def _number(answer, expected: float, what: str, tolerance: float = 0.0) -> Verdi
     if isinstance(answer, bool) or not isinstance(answer, int | float):
         raise ValueError(f"answer must be a number, got {type(answer).__name__}: {answer!r}")
     if abs(answer - expected) <= tolerance * max(1.0, abs(expected)):
-        return Verdict(True, f"✓ Верно: {what} = {expected:g}.")
+        return Verdict(True, f"✓ Верно: {what} = {_shown(expected)}.")
     hint = "больше" if answer < expected else "меньше"
-    return Verdict(False, f"✗ Пока нет: {what} — не {answer:g}, правильный ответ {hint}.")
+    return Verdict(False, f"✗ Пока нет: {what} — не {_shown(answer)}, правильный ответ {hint}.")
+
+
+def _shown(number: float) -> str:
+    """1 180 672 (every digit, thin spaces between groups), 0,127: as Russian text writes them."""
+    if float(number).is_integer():
+        return f"{int(number):,}".replace(",", "\u202f")
+    return f"{number:.4g}".replace(".", ",")
 
 
 def check_number(answer, expected: float, what: str = "ответ", tolerance: float = 0.0
