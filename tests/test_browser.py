@@ -3,7 +3,8 @@
 The book the test session built (``built_book``, see conftest.py) is served on localhost. Every
 page must load with no failed request and no request to another host (MathJax, fonts and
 scripts are served by the site itself), every image decoded, notebook pages with their executed
-outputs and formulas typeset by MathJax; the search page finds a Russian word of a notebook;
+outputs and formulas typeset by MathJax, its exercises' solutions closed until clicked; the
+search page finds a Russian word of a notebook;
 the launch, download and slides buttons exist, Colab's link ends in ``.ipynb``; every offline
 reveal.js deck is stepped through, no slide taller or wider than 1280x720 (and a synthetic deck
 with outputs larger than any slide shows how the template bounds them). Screenshots go to
@@ -148,6 +149,29 @@ def test_notebook_page_formulas_buttons_and_colab_link(built_book, site, browser
         encoding="utf-8"))
     first = next(c for c in notebook["cells"] if c["cell_type"] == "code")
     assert "google.colab" in "".join(first["source"])
+
+
+def test_every_notebook_page_has_exercises_whose_solutions_open(built_book, site, browser):
+    """3-5 exercises per notebook page; each solution is a closed dropdown that opens on a
+    click and shows the executed check (issue 14)."""
+    pages = sorted(p.name for p in (built_book / "notebooks").glob("*.html"))
+    assert len(pages) == len(list((ROOT / "notebooks").glob("*.md"))), pages
+    for name in pages:
+        watched = Watched(browser, site)
+        page = watched.open(f"{site}/notebooks/{name}")
+        exercises = page.locator("div.exercise.admonition").count()
+        solutions = page.locator("div.solution.dropdown")
+        assert 3 <= exercises <= 5 and solutions.count() == exercises, (name, exercises)
+        for i in range(solutions.count()):
+            solution = solutions.nth(i)
+            body = solution.locator("section").first
+            assert not body.is_visible(), f"{name}: solution {i + 1} is open before a click"
+            solution.locator("button.toggle-button").click()
+            body.wait_for(state="visible", timeout=5_000)
+        checked = "".join(solutions.all_inner_texts())
+        assert "✓ Верно" in checked, f"{name}: no solution shows a passed check"
+        watched.check_network()
+        page.close()
 
 
 def test_search_finds_a_russian_word_of_a_notebook(site, browser):
