@@ -4,11 +4,10 @@ The book the test session built (``built_book``, see conftest.py) is served on l
 page must load with no failed request and no request to another host (MathJax, fonts and
 scripts are served by the site itself), every image decoded, notebook pages with their executed
 outputs and formulas typeset by MathJax, its exercises' solutions closed until clicked; the
-search page finds a Russian word of a notebook;
-the launch, download and slides buttons exist, Colab's link ends in ``.ipynb``; every offline
-reveal.js deck is stepped through, no slide taller or wider than 1280x720 (and a synthetic deck
-with outputs larger than any slide shows how the template bounds them). Screenshots go to
-``_build/test-artifacts``.
+search page finds a Russian word of a notebook; the launch, download and slides buttons exist,
+Colab's link ends in ``.ipynb``; every offline reveal.js deck is stepped through, no slide
+taller or wider than 1280x720 (and a synthetic deck with outputs larger than any slide shows
+how the template bounds them). Screenshots go to ``_build/test-artifacts``.
 
 Playwright cannot download its own browser here: it drives Debian's ``chromium``
 (``apt-get install chromium``; ``.ci/run`` installs it). Without it the tests skip, loudly.
