@@ -18,7 +18,6 @@ from lecture21 import measure, results
 
 __all__ = [
     "IMAGENET_MODELS",
-    "PRINCIPLES",
     "notebook_links",
     "architectures",
     "imagenet_latency",
@@ -30,29 +29,6 @@ __all__ = [
 IMAGENET_MODELS = (
     "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "resnet152", "resnext50_32x4d",
     "densenet121", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0",
-)
-
-#: Slide "Общие принципы": each principle, the part of the course that shows it, and what to
-#: look at there.
-PRINCIPLES = (
-    ("Локальность и общие веса: свёртка вместо полносвязного слоя", "01_cnn_basics",
-     "параметры и умножения-сложения свёрточной и полносвязной частей simple_cnn"),
-    ("Одна и та же свёртка для изображений, текста и звука", "02_text_and_audio",
-     "одномерные свёртки по символам и по спектрограмме"),
-    ("Что видит сеть: карты значимости и активаций", "03_interpretation",
-     "градиенты, Grad-CAM, окклюзия и проверки на случайных весах"),
-    ("Глубина, ReLU, регуляризация и аугментация", "04_imagenet_lenet_alexnet_zfnet",
-     "LeNet-5, AlexNet и ZFNet, обученные на CIFAR-10"),
-    ("Малые свёртки 3×3 и свёртки 1×1 как «бутылочное горлышко»", "05_vgg_googlenet",
-     "VGG против GoogLeNet: параметры, умножения-сложения, задержка"),
-    ("Остаточные связи делают глубокие сети обучаемыми", "06_resnet",
-     "простая сеть против ResNet той же глубины"),
-    ("Ширина, группы и стохастическая глубина", "07_resnet_improvements",
-     "Wide ResNet, ResNeXt, Stochastic Depth"),
-    ("Повторное использование признаков: плотные связи", "08_densenet",
-     "DenseNet: рост числа каналов и переходные слои"),
-    ("Дешёвые свёртки для мобильных устройств", "09_mobile",
-     "depthwise separable, Fire, ShuffleNet: точность на операцию"),
 )
 
 
