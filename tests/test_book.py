@@ -104,3 +104,20 @@ def test_results_page_shows_the_notebooks_numbers(built_book):
         cells = [[c.get_text(" ", strip=True) for c in r.find_all(["th", "td"])]
                  for r in table.find_all("tr")]
         assert cells in notebook_tables[notebook], (caption, cells[:3])
+
+
+def test_make_slides_writes_a_deck_of_each_course_notebook(executed_notebooks, tmp_path):
+    """`make slides` (``python -m lecture21.slides OUT``) on the course's own notebooks, as nbval
+    executed them in this run (``--no-execute``: the same outputs, not a second execution): a
+    deck each, with its outputs, and no assert and no MyST role left on a slide."""
+    if not executed_notebooks:
+        pytest.skip("no notebook was executed in this run (pytest tests/test_book.py alone)")
+    from lecture21 import slides
+
+    slides.main([str(tmp_path), "--no-execute", *map(str, executed_notebooks.values())])
+    for stem in executed_notebooks:
+        deck = (tmp_path / f"{stem}.slides.html").read_text(encoding="utf-8")
+        shown = deck.split('<div class="slides">', 1)[1]
+        assert "jp-OutputArea-output" in shown, f"{stem}: no outputs on its slides"
+        assert "assert " not in shown, f"{stem}: an assert cell is on a slide"
+        assert not re.search(r"\{(cite|glue|doc)[:\w]*\}`", shown), f"{stem}: raw MyST role"
