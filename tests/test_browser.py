@@ -18,16 +18,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from browser_support import chromium_path, launch_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium_path()
 DECK = "01_cnn_basics"  # the deck stepped through: the course's first part
 SEARCH_WORD = "свёртка"
 
@@ -66,8 +66,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu"])
+        chromium = launch_chromium(p)
         yield chromium
         chromium.close()
 
@@ -119,6 +118,10 @@ def test_every_page_loads_from_the_site_alone_with_images_decoded(built_book, si
         watched.check_network()
         if name.startswith("notebooks/"):
             assert page.locator(".cell_output").count() > 0, f"{name}: no executed outputs"
+            if page.locator(".math").count():  # every formula typeset by the site's MathJax
+                page.wait_for_function("document.querySelectorAll('.math').length === "
+                                       "document.querySelectorAll('.math mjx-container').length",
+                                       timeout=30_000)
         page.close()
 
 
