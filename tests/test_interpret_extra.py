@@ -183,3 +183,19 @@ def test_quality_rows_and_figures():
     assert len(figures[0].axes) == 3 * (len(maps) + 1)
     for figure in figures:
         plt.close(figure)
+
+
+def test_effective_field_figure_shows_the_map_with_its_theoretical_size():
+    import matplotlib.pyplot as plt
+
+    from lecture21 import plots
+
+    erf = torch.zeros(32, 32)
+    erf[10:15, 12:17] = 1.0
+    fig = plots.effective_field(erf, "features.1.3", 14)
+    (ax,) = fig.axes
+    assert ax.get_images()[0].get_array().shape == (32, 32)
+    assert "features.1.3" in ax.get_title() and "14×14" in ax.get_title()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="2-D"):
+        plots.effective_field(torch.zeros(1, 32, 32), "x", 3)

@@ -95,3 +95,22 @@ def deletion_curves(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def effective_field(
+    erf: object, layer: str, theory: int, title: str = "эффективное поле"
+) -> plt.Figure:
+    """The effective receptive field of ``layer`` (a 2-D map of mean gradient magnitudes, as
+    :func:`lecture21.interpret.effective_receptive_field` returns), titled with the theoretical
+    size ``theory`` (pixels on a side) for comparison."""
+    heat = _numpy(erf)
+    if heat.ndim != 2:
+        raise ValueError(f"erf must be a 2-D map, got shape {heat.shape}")
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax.imshow(heat, cmap="viridis")
+    ax.set_title(f"{title} {layer}\n(теоретическое {theory}×{theory})")
+    ax.axis("off")
+    return fig
+
+
+__all__ += ["effective_field"]
