@@ -2,12 +2,13 @@
 
 The book the test session built (``built_book``, see conftest.py) is served on localhost. Every
 page must load with no failed request and no request to another host (MathJax, fonts and
-scripts are served by the site itself), every image decoded, notebook pages with their executed
-outputs and formulas typeset by MathJax, its exercises' solutions closed until clicked; the
-search page finds a Russian word of a notebook; the launch, download and slides buttons exist,
-Colab's link ends in ``.ipynb``; every offline reveal.js deck is stepped through, no slide
-taller or wider than 1280x720 (and a synthetic deck with outputs larger than any slide shows
-how the template bounds them). Screenshots go to ``_build/test-artifacts``.
+scripts are served by the site itself), every image decoded, the interface in Russian, notebook
+pages with their executed outputs and formulas typeset by MathJax, their exercises' solutions
+closed until clicked; the search page finds a Russian word of a notebook; the launch, download
+and slides buttons exist, Colab's link ends in ``.ipynb``; every offline reveal.js deck is
+stepped through, no slide taller or wider than 1280x720 (and a synthetic deck with outputs
+larger than any slide shows how the template bounds them). Screenshots go to
+``_build/test-artifacts``.
 
 Playwright cannot download its own browser here: it drives Debian's ``chromium``
 (``apt-get install chromium``; ``.ci/run`` installs it). Without it the tests skip, loudly.
@@ -100,6 +101,18 @@ class Watched:
         assert not self.failed, f"failed requests: {self.failed[:5]}"
 
 
+#: The themes' English interface words: none may show outside a page's own content.
+ENGLISH_INTERFACE = ("Search", "Launch", "Back to top", "Toggle", "Color mode", "logo",
+                     "Download", "Print", "Fullscreen", "Contents", "previous", "next", "Light",
+                     "Dark", "System", "Settings")
+INTERFACE_TEXT = """() => [...document.querySelectorAll('body *')]
+    .filter(e => !e.closest('article, script, style, noscript'))
+    .flatMap(e => [e.getAttribute('placeholder'), e.getAttribute('title'),
+                   e.getAttribute('data-bs-title'), e.getAttribute('alt'),
+                   ...[...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent)])
+    .filter(t => t && t.trim())"""
+
+
 def _pages(built_book: Path) -> list[str]:
     return sorted(str(p.relative_to(built_book)) for p in built_book.rglob("*.html")
                   if p.parts[len(built_book.parts)] in ("book", "notebooks"))
@@ -115,6 +128,9 @@ def test_every_page_loads_from_the_site_alone_with_images_decoded(built_book, si
             "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0))"
                    ".map(i => i.src)")
         assert not broken, (name, broken)
+        english = {t.strip() for t in page.evaluate(INTERFACE_TEXT)
+                   if any(word in t for word in ENGLISH_INTERFACE)}
+        assert not english, f"{name}: interface in English: {sorted(english)}"
         watched.check_network()
         if name.startswith("notebooks/"):
             assert page.locator(".cell_output").count() > 0, f"{name}: no executed outputs"
