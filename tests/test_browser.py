@@ -335,5 +335,14 @@ def test_deck_template_fits_outputs_of_any_size_without_hiding_them(tmp_path, br
             if h == 2:
                 assert any(tag == "PRE" and hidden > 0 for tag, hidden, _ in shown["boxes"]), \
                     "the 200-line printout is not in a scroll box"
+        # A slide whose size changes after it was fitted (shown only after its transition, a
+        # font or formula arriving late) is fitted again: undo the fit of the fullest slide.
+        page.evaluate("Reveal.slide(3, 0)")
+        page.wait_for_timeout(300)
+        height = page.evaluate("""async () => { const s = Reveal.getCurrentSlide();
+            s.querySelectorAll('*').forEach(e => { e.style.maxHeight = ''; e.style.zoom = ''; });
+            for (let i = 0; i < 10; i++) { await new Promise(r => requestAnimationFrame(r)); }
+            return s.scrollHeight; }""")
+        assert height <= 720, f"an unfitted slide stays {height} px tall"
         watched.check_network()
         page.close()
