@@ -16,7 +16,7 @@ __all__ = ["METHOD_NAMES", "attribution_maps", "format_rows", "quality_rows"]
 
 #: Russian names of the methods, in the order of the lecture.
 METHOD_NAMES = {
-    "occlusion": "перекрытие (occlusion)",
+    "occlusion": "закраска (occlusion)",
     "saliency": "карта значимости (saliency)",
     "deconvnet": "deconvnet",
     "guided_backprop": "guided backprop",

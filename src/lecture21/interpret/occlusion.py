@@ -1,4 +1,4 @@
-"""Occlusion analysis (Zeiler and Fergus, 2014), slide "Анализ перекрытий".
+"""Occlusion analysis (Zeiler and Fergus, 2014), slide "Анализ закрасок".
 
 Slide a grey (``baseline``) window over the image and record how much the class score drops;
 a large drop means the covered region mattered for the decision.
