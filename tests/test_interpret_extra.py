@@ -199,3 +199,20 @@ def test_effective_field_figure_shows_the_map_with_its_theoretical_size():
     plt.close(fig)
     with pytest.raises(ValueError, match="2-D"):
         plots.effective_field(torch.zeros(1, 32, 32), "x", 3)
+
+
+def test_overlay_row_draws_each_map_over_its_image():
+    import matplotlib.pyplot as plt
+
+    from lecture21 import plots
+
+    images = torch.zeros(3, 8, 8, 3, dtype=torch.uint8)
+    maps = torch.rand(3, 2, 2)
+    fig = plots.overlay_row(images, maps, ["кошка", "собака", "лось"], "CAM")
+    assert [len(ax.get_images()) for ax in fig.axes] == [2, 2, 2]  # the image, the map on top
+    assert [ax.get_title() for ax in fig.axes] == ["кошка", "собака", "лось"]
+    # The map is stretched over the whole image, whatever its own resolution.
+    assert fig.axes[0].get_images()[1].get_extent() == [-0.5, 7.5, 7.5, -0.5]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="as many"):
+        plots.overlay_row(images, maps[:2], ["a", "b", "c"])

@@ -10,7 +10,8 @@ import torch
 
 from lecture21.helpers import minmax
 
-__all__ = ["attribution_image", "deletion_curves", "method_grid", "overlay"]
+__all__ = ["attribution_image", "deletion_curves", "effective_field", "method_grid", "overlay",
+           "overlay_row"]
 
 
 def _numpy(x) -> np.ndarray:
@@ -36,6 +37,22 @@ def overlay(ax: plt.Axes, image, heat, alpha: float = 0.5, cmap: str = "jet") ->
     ax.imshow(_scaled(heat), cmap=cmap, alpha=alpha, extent=(-0.5, w - 0.5, h - 0.5, -0.5),
               interpolation="bilinear")
     ax.axis("off")
+
+
+def overlay_row(images, maps, titles: Sequence[str], title: str | None = None,
+                size: float = 1.8) -> plt.Figure:
+    """One row: each image with its map (B, h, w) drawn over it (:func:`overlay`), titled."""
+    images, maps = _numpy(images), _numpy(maps)
+    if not len(images) == len(maps) == len(titles):
+        raise ValueError(f"images, maps and titles must be as many, got {len(images)}, "
+                         f"{len(maps)} and {len(titles)}")
+    fig, axes = plt.subplots(1, len(images), squeeze=False, figsize=(size * len(images), 2.2))
+    for ax, image, heat, name in zip(axes[0], images, maps, titles):
+        overlay(ax, image, heat)
+        ax.set_title(name, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def attribution_image(attribution) -> np.ndarray:
@@ -112,5 +129,3 @@ def effective_field(
     ax.axis("off")
     return fig
 
-
-__all__ += ["effective_field"]
