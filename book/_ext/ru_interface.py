@@ -5,14 +5,16 @@ pydata-sphinx-theme leave some in English (the search field, the launch buttons'
 "Back to top", the colour mode). This extension compiles the translations below into a message
 catalog in the build folder and adds it behind the themes' own catalogs, so it only fills what
 they miss; the two sidebar buttons, whose tooltips the theme does not translate at all, are
-overridden in ``book/_templates/components``. ``tests/test_browser.py`` checks the pages.
+overridden in ``book/_templates``. ``tests/test_browser.py`` checks the pages.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-#: English interface string -> Russian. Keys are exactly the themes' msgids.
+#: English interface string -> Russian. Keys are exactly the themes' msgids (the search field's
+#: texts are theme options, set by ``_search_field``). The screen-reader labels "Main" and
+#: "Page" are written into the theme's templates without translation: they stay English.
 RUSSIAN = {
     "Search this book...": "Поиск по книге…",
     "Search the docs ...": "Поиск по книге…",
@@ -22,10 +24,7 @@ RUSSIAN = {
     "logo": "логотип",
     "Color mode": "Цветовая тема",
     "System Settings": "Как в системе",
-    "System": "Как в системе",
     "Version warning": "Предупреждение о версии",
-    "Main": "Основное содержимое",
-    "Page": "Страница",
 }
 #: The gettext domains the two themes translate with.
 DOMAINS = ("sphinx", "booktheme")
