@@ -60,10 +60,8 @@ def _number(answer, expected: float, what: str, tolerance: float = 0.0) -> Verdi
 
 
 def _shown(number: float) -> str:
-    """1 180 672 (every digit, thin spaces between groups), 0,127: as Russian text writes them."""
-    if float(number).is_integer():
-        return f"{int(number):,}".replace(",", "\u202f")
-    return f"{number:.4g}".replace(".", ",")
+    """1,180,672 (every digit), 0.1267: as the notebooks print their numbers around a verdict."""
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:.4g}"
 
 
 def check_number(answer, expected: float, what: str = "ответ", tolerance: float = 0.0
